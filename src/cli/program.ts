@@ -106,7 +106,10 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
         throw new HelpShown();
       }
       const msg = err.message.replace(/^error: /, '');
-      const path = err.code === 'commander.conflictingOption' ? 'wal-e' : currentCommandPath(program, argv);
+      let upTo = argv.length;
+      const unknown = /^unknown option '([^']*)'/.exec(msg);
+      if (unknown) upTo = argv.findIndex((t) => t === unknown[1] || t.startsWith(`${unknown[1]}=`));
+      const path = err.code === 'commander.conflictingOption' ? 'wal-e' : currentCommandPath(program, argv.slice(0, upTo));
       throw new UsageError(argparseWording(msg), path);
     }
     throw err;

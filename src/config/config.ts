@@ -34,8 +34,6 @@ export interface Config {
   readonly retries: number;
   /** Full stack traces for unexpected errors (WALE_DEBUG=1). */
   readonly debug: boolean;
-  /** The environment the run started with, for child processes and libraries that read libpq's PG*. */
-  readonly env: Env;
 }
 
 export function logSettings(env: Env, terse: boolean): LogSettings {
@@ -92,6 +90,5 @@ export function buildConfig(flags: GlobalFlags, env: Env): Config {
     terse: flags.terse === true,
     retries: parseRetries(env.WALE_RETRIES),
     debug: isDebug(env),
-    env,
   });
 }

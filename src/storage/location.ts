@@ -63,6 +63,18 @@ export function parseStoreLocation(url: string): StoreLocation {
   }
   const kind = scheme as StoreKind;
   if (kind === 'file') {
+    if (!/^file:\/\//i.test(url)) {
+      throw new UserError('the file prefix must be an absolute directory', {
+        detail: `The prefix "${url}" has no "//"; relative directories cannot be used.`,
+        hint: 'Write it as file:///absolute/path (or file://localhost/absolute/path).',
+      });
+    }
+    if (normalizePathPrefix(path) === '') {
+      throw new UserError('the file prefix names no directory', {
+        detail: `The prefix "${url}" would put the archive at the root of the filesystem.`,
+        hint: 'Write it as file:///absolute/path.',
+      });
+    }
     // The host is ignored, as WAL-E did: file://localhost/x, file:///x and file://any/x all mean /x.
     return { kind, container: '', pathPrefix: normalizePathPrefix(path), url };
   }
