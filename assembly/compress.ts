@@ -1,0 +1,152 @@
+// LZO1X-1 style compressor: a greedy single-probe hash matcher that emits the LZO1X opcodes described
+// in docs/lzop.md. Matches are at least 4 bytes long and at most 49151 bytes back (the M4 reach), every
+// block is compressed on its own, and the output always ends with the 11 00 00 end-of-stream match.
+import { HASH_BITS, HASH_TABLE } from './layout';
+
+const M2_MAX_DIST: usize = 2048;
+const M2_MAX_LEN: usize = 8;
+const M3_MAX_DIST: usize = 16384;
+const M4_MAX_DIST: usize = 49151;
+/** Bytes at the end of a block that are always sent as literals, so 4- and 8-byte probes stay inside. */
+const TAIL_GUARD: usize = 20;
+
+/** Worst-case output size for `len` input bytes (all literals plus run-length and end overhead). */
+export function compressBound(len: usize): usize {
+  return len + (len >> 4) + 64 + 3;
+}
+
+/** Writes a run-length remainder in LZO's "zero bytes then a non-zero byte" form. */
+@inline function putLengthTail(op: usize, rem: usize): usize {
+  while (rem > 255) {
+    store<u8>(op++, 0);
+    rem -= 255;
+  }
+  store<u8>(op++, <u8>rem);
+  return op;
+}
+
+/**
+ * Emits `len` literals from `from`. `statePos` is where the previous match kept its two "S" bits
+ * (0 when nothing was emitted yet), which carry runs of 1-3 literals for free.
+ */
+@inline function putLiterals(op: usize, from: usize, len: usize, statePos: usize): usize {
+  if (statePos == 0) {
+    if (len <= 238) {
+      store<u8>(op++, <u8>(len + 17));
+    } else {
+      store<u8>(op++, 0);
+      op = putLengthTail(op, len - 18);
+    }
+  } else if (len <= 3) {
+    store<u8>(statePos, load<u8>(statePos) | <u8>len);
+  } else if (len <= 18) {
+    store<u8>(op++, <u8>(len - 3));
+  } else {
+    store<u8>(op++, 0);
+    op = putLengthTail(op, len - 18);
+  }
+  // Short runs dominate; whole-word copies beat a bulk-memory call for them. The host leaves slack after
+  // the output bound, and reading past the run stays inside the kernel's memory.
+  if (len <= 16) {
+    store<u64>(op, load<u64>(from));
+    store<u64>(op + 8, load<u64>(from + 8));
+  } else {
+    memory.copy(op, from, len);
+  }
+  return op + len;
+}
+
+/** Compresses `srcLen` bytes at `src` into `dst` (room for compressBound(srcLen)); returns the output length. */
+export function compress(src: usize, srcLen: usize, dst: usize): usize {
+  memory.fill(HASH_TABLE, 0, (<usize>1 << HASH_BITS) << 2);
+  const end = src + srcLen;
+  let op = dst;
+  let statePos: usize = 0;
+  let anchor = src; // first byte not yet emitted
+  if (srcLen > TAIL_GUARD) {
+    const limit = end - TAIL_GUARD;
+    let ip = src + 1;
+    while (ip < limit) {
+      const seq = load<u32>(ip);
+      const slot = HASH_TABLE + (<usize>((seq * 0x1e35a7bd) >>> (32 - HASH_BITS)) << 2);
+      const cand = src + <usize>load<u32>(slot);
+      store<u32>(slot, <u32>(ip - src));
+      const dist = ip - cand;
+      if (dist == 0 || dist > M4_MAX_DIST || load<u32>(cand) != seq) {
+        // Skip faster through data that keeps failing to match (incompressible stretches).
+        ip += 1 + ((ip - anchor) >> 5);
+        continue;
+      }
+      // Extend the match forward, eight bytes at a time while both sides stay inside the block.
+      let mp = ip + 4;
+      let cp = cand + 4;
+      while (true) {
+        if (mp + 8 > end) {
+          while (mp < end && load<u8>(mp) == load<u8>(cp)) {
+            mp++;
+            cp++;
+          }
+          break;
+        }
+        const diff = load<u64>(mp) ^ load<u64>(cp);
+        if (diff != 0) {
+          mp += <usize>(ctz(diff) >> 3);
+          break;
+        }
+        mp += 8;
+        cp += 8;
+      }
+      const len = mp - ip;
+
+      if (ip > anchor) op = putLiterals(op, anchor, ip - anchor, statePos);
+
+      if (dist <= M2_MAX_DIST && len <= M2_MAX_LEN) {
+        const d = dist - 1;
+        statePos = op;
+        store<u8>(op, <u8>(((len - 1) << 5) | ((d & 7) << 2)));
+        store<u8>(op + 1, <u8>(d >> 3));
+        op += 2;
+      } else {
+        let d: usize;
+        if (dist <= M3_MAX_DIST) {
+          d = dist - 1;
+          const lenField = len - 2;
+          if (lenField <= 31) {
+            store<u8>(op++, <u8>(32 | lenField));
+          } else {
+            store<u8>(op++, 32);
+            op = putLengthTail(op, lenField - 31);
+          }
+        } else {
+          d = dist - 16384;
+          const high = <u8>((d >> 11) & 8);
+          const lenField = len - 2;
+          if (lenField <= 7) {
+            store<u8>(op++, 16 | high | <u8>lenField);
+          } else {
+            store<u8>(op++, 16 | high);
+            op = putLengthTail(op, lenField - 7);
+          }
+          d &= 0x3fff;
+        }
+        statePos = op;
+        store<u8>(op, <u8>(d << 2));
+        store<u8>(op + 1, <u8>(d >> 6));
+        op += 2;
+      }
+
+      ip = mp;
+      anchor = mp;
+      // Remember the position just before the next probe too: it costs little and finds more repeats.
+      if (ip < limit) {
+        const prev = ip - 1;
+        store<u32>(HASH_TABLE + (<usize>((load<u32>(prev) * 0x1e35a7bd) >>> (32 - HASH_BITS)) << 2), <u32>(prev - src));
+      }
+    }
+  }
+  if (end > anchor) op = putLiterals(op, anchor, end - anchor, statePos);
+  store<u8>(op, 0x11);
+  store<u8>(op + 1, 0);
+  store<u8>(op + 2, 0);
+  return op + 3 - dst;
+}
