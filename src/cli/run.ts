@@ -84,12 +84,23 @@ function reportUnexpected(err: unknown, debug: boolean): number {
 
 /** Runs and exits, after clean-ups, log flushing and stdout draining. */
 export async function main(): Promise<void> {
+  // If the event loop ever empties while the command is still pending (a stream that stalled), Node
+  // would exit 0: that must never pass for success.
+  const stalled = () => {
+    mainLog.critical('An unprocessed exception has avoided all error handling', {
+      detail: 'The operation stopped making progress before it completed.',
+    });
+    runCleanups();
+    process.exit(2);
+  };
+  process.once('beforeExit', stalled);
   let code: number;
   try {
     code = await run(process.argv.slice(2));
   } catch (err) {
     code = reportUnexpected(err, false);
   }
+  process.removeListener('beforeExit', stalled);
   runCleanups();
   await flushLogs();
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -11,9 +11,9 @@ const notYet = (what: string): (() => Promise<CommandImpl>) => async () => async
 };
 
 export const COMMAND_IMPLS: Record<string, () => Promise<CommandImpl>> = {
-  'wal-push': notYet('wal-push'),
-  'wal-fetch': notYet('wal-fetch'),
-  'wal-prefetch': notYet('wal-prefetch'),
+  'wal-push': async () => (await import('./wal-push')).default,
+  'wal-fetch': async () => (await import('./wal-fetch')).default,
+  'wal-prefetch': async () => (await import('./wal-prefetch')).default,
   'backup-push': notYet('backup-push'),
   'backup-fetch': notYet('backup-fetch'),
   'backup-list': notYet('backup-list'),

@@ -62,6 +62,12 @@ export class StoreError extends WalEError {
   readonly retryable: boolean;
 }
 
+/** A local file operation failed (unwritable destination, full disk...): ERROR, exit 2, so that it is
+ * never mistaken for wal-fetch's "not found" (exit 1). */
+export class LocalIoError extends WalEError {
+  override readonly exitCode: number = 2;
+}
+
 /** A put-if-absent found the key already taken. */
 export class AlreadyExistsError extends WalEError {
   constructor(readonly key: string) {

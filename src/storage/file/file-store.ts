@@ -54,6 +54,20 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Creates the temp file, (re)creating its folder: another writer may remove the folder when empty. */
+async function openTemp(tmpDir: string, tmp: string): Promise<FileHandle> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      return await open(tmp, 'wx', 0o666);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) {
+        throw storeError('create temporary file', tmp, err);
+      }
+    }
+  }
+}
+
 function storeError(action: string, path: string, err: unknown): StoreError {
   const e = err as NodeJS.ErrnoException;
   return new StoreError(`could not ${action} "${path}"`, { detail: `${e.code ?? e.name}: ${e.message}` });
@@ -95,11 +109,7 @@ export class FileStore implements BlobStore {
   ): Promise<PutIfAbsentResult> {
     const finalPath = this.path(key);
     const dir = dirname(finalPath);
-    try {
-      await mkdir(join(dir, TEMP_DIR_NAME), { recursive: true });
-    } catch (err) {
-      throw storeError('create directory', dir, err);
-    }
+    const tmpDir = join(dir, TEMP_DIR_NAME);
     await sweepStaleTemps(dir);
     const tmp = tempPathFor(dir, basename(finalPath));
     const unregister = registerCleanup(() => {
@@ -112,9 +122,7 @@ export class FileStore implements BlobStore {
     let fh: FileHandle | undefined;
     let placed = false;
     try {
-      fh = await open(tmp, 'wx', 0o666).catch((err) => {
-        throw storeError('create temporary file', tmp, err);
-      });
+      fh = await openTemp(tmpDir, tmp);
       const size = await writeAll(fh, body, signal);
       await fh.sync();
       await fh.close();
@@ -139,6 +147,8 @@ export class FileStore implements BlobStore {
       if (fh) await fh.close().catch(() => undefined);
       if (!placed) await unlink(tmp).catch(() => undefined);
       unregister();
+      // Leave no empty temp folder in the archive; a concurrent writer's file keeps it (ENOTEMPTY).
+      await rmdir(tmpDir).catch(() => undefined);
     }
   }
 

@@ -1,0 +1,136 @@
+// wal-fetch WAL_SEGMENT WAL_DESTINATION (spec §5.2): promote a prefetched segment or download it, then
+// start background prefetches of the following segments. Exit 0 once DEST is whole, 1 when the archive
+// has no such file (every store), 2 for any other failure; DEST never exists after a failure.
+import { spawn } from 'node:child_process';
+import { realpath, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Invocation } from '../cli/program';
+import type { Config } from '../config/config';
+import { isSegmentName, nextSegmentNames, segmentSizeFromLength, walKey } from '../layout/wal-names';
+import { getLogger } from '../log/logger';
+import { assertNoEncryption } from '../pipeline/encryption';
+import { openStore } from '../storage/open-store';
+import { LocalIoError, NotFoundError, StoreError } from '../util/errors';
+import { fetchWalToFile } from '../wal/fetch-to-file';
+import { PrefetchDir } from '../wal/prefetch-dir';
+
+const log = getLogger('wal_e.worker.base');
+const POLL_MS = 500;
+
+export default async function walFetch(config: Config, inv: Invocation): Promise<number> {
+  assertNoEncryption(config);
+  const [name, dest] = inv.args as [string, string];
+  const prefetchCount = inv.options.prefetch as number;
+  const store = await openStore(config);
+  const url = store.url(walKey(name));
+  const structured = { action: 'wal-fetch', key: url, prefix: store.location.pathPrefix, seg: name };
+
+  let prefetch: PrefetchDir | undefined;
+  if (prefetchCount > 0) {
+    let destDir: string;
+    try {
+      destDir = await realpath(dirname(dest));
+    } catch (err) {
+      throw new LocalIoError(`could not resolve the directory of "${dest}"`, { detail: (err as Error).message });
+    }
+    prefetch = new PrefetchDir(destDir);
+    if (await promoteIfReady(prefetch, name, dest)) {
+      log.info('promoted prefetched wal segment', { structured });
+      await afterFetch(prefetch, name, dest, prefetchCount);
+      return 0;
+    }
+  }
+
+  log.info('begin wal restore', { structured: { ...structured, state: 'begin' } });
+  try {
+    await withRetries(config.retries, () => fetchWalToFile(store, name, dest), url, name);
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      log.info('could no longer locate object while performing wal restore', {
+        detail: `The absolute URI that could not be located is ${url}.`,
+        hint: 'This can be normal when Postgres is trying to detect what timelines are available during restoration.',
+        structured,
+      });
+      log.info('complete wal restore', { structured: { ...structured, state: 'complete' } });
+      if (prefetch) await prefetch.clearExcept(futureNames(name, prefetchCount, undefined)).catch(() => undefined);
+      return 1;
+    }
+    throw err;
+  }
+  log.info('completed download and decompression', { detail: `Downloaded and decompressed "${url}" to "${dest}"` });
+  log.info('complete wal restore', { structured: { ...structured, state: 'complete' } });
+  if (prefetch) await afterFetch(prefetch, name, dest, prefetchCount);
+  return 0;
+}
+
+/** Renames a complete prefetched file into place, waiting while a running prefetch still grows. */
+async function promoteIfReady(prefetch: PrefetchDir, name: string, dest: string): Promise<boolean> {
+  if (!isSegmentName(name)) return false;
+  let lastBytes = 0;
+  for (;;) {
+    if (await prefetch.isComplete(name)) {
+      try {
+        await rename(prefetch.completePath(name), dest);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    const p = await prefetch.runningProgress(name);
+    if (!p.exists || p.bytes <= lastBytes) return false;
+    lastBytes = p.bytes;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+function futureNames(name: string, count: number, segmentSize: number | undefined): string[] {
+  return isSegmentName(name) ? nextSegmentNames(name, count, segmentSize) : [];
+}
+
+/** Cleans entries outside the window and starts detached prefetchers for the next segments. */
+async function afterFetch(prefetch: PrefetchDir, name: string, dest: string, count: number): Promise<void> {
+  try {
+    const size = (await stat(dest)).size;
+    const future = futureNames(name, count, segmentSizeFromLength(size));
+    await prefetch.clearExcept(future);
+    for (const seg of future) {
+      if (await prefetch.isComplete(seg)) continue;
+      if (!(await prefetch.claim(seg))) continue;
+      startPrefetcher(prefetch.base, seg);
+    }
+  } catch (err) {
+    // Prefetching only saves time; it must never fail the requested segment.
+    log.warning('could not start WAL prefetching', { detail: (err as Error).message });
+  }
+}
+
+function startPrefetcher(base: string, seg: string): void {
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('wal-fetch');
+  const globalArgs = at === -1 ? [] : argv.slice(0, at);
+  const child = spawn(process.execPath, [process.argv[1]!, ...globalArgs, 'wal-prefetch', base, seg], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+  });
+  child.on('error', () => undefined);
+  child.unref();
+}
+
+/** WAL-E retried wal-fetch downloads on transient errors (spec §6.6); corrupt objects are not retried. */
+async function withRetries<T>(retries: number, op: () => Promise<T>, url: string, name: string): Promise<T> {
+  const max = retries === 0 ? 5 : Math.min(retries, 5);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!(err instanceof StoreError) || !err.retryable || attempt >= max) throw err;
+      log.info('Retrying fetch because of a socket error', {
+        detail: `The socket error's message is '${err.message}'.  There have been ${attempt} attempts to fetch wal file ${url} so far.`,
+        structured: { seg: name },
+      });
+      await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** (attempt - 1))));
+    }
+  }
+}
+

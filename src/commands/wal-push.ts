@@ -1,0 +1,109 @@
+// wal-push WAL_SEGMENT (spec §5.1): archive the file PostgreSQL names, and upload other .ready segments
+// ahead of time without ever touching their archive_status files (see docs/commands/wal-push.md).
+import { basename, dirname } from 'node:path';
+import type { Invocation } from '../cli/program';
+import type { Config } from '../config/config';
+import { walKey } from '../layout/wal-names';
+import { getLogger } from '../log/logger';
+import { assertNoEncryption } from '../pipeline/encryption';
+import { digestOf } from '../pipeline/wal-codec';
+import { openStore } from '../storage/open-store';
+import type { BlobStore } from '../storage/blob-store';
+import { UserError } from '../util/errors';
+import { settleWithLimit } from '../util/pool';
+import { readySegments } from '../wal/lookahead';
+import { PushedRecords } from '../wal/pushed-records';
+import { WalFileMissing, pushWalFile } from '../wal/push-file';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const log = getLogger('wal_e.worker.upload');
+
+export default async function walPush(config: Config, inv: Invocation): Promise<number> {
+  assertNoEncryption(config);
+  const path = inv.args[0]!;
+  const poolSize = inv.options.poolSize as number;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new UserError('--pool-size must be at least 1', { detail: `The value given was ${poolSize}.` });
+  }
+  const store = await openStore(config);
+  const walDir = dirname(path);
+  const name = basename(path);
+  const records = new PushedRecords(walDir);
+
+  try {
+    if (await confirmedAhead(store, records, path, name, config.store.url)) {
+      await records.remove(name);
+      await records.sweep();
+      return 0;
+    }
+
+    const tasks: (() => Promise<unknown>)[] = [() => pushWalFile(store, path, { wantDigest: false })];
+    if (poolSize > 1) {
+      const recorded = await records.names();
+      const extras = (await readySegments(walDir)).filter((s) => s !== name && !recorded.has(s)).slice(0, poolSize - 1);
+      for (const seg of extras) tasks.push(() => pushAhead(store, records, join(walDir, seg), config.store.url));
+    }
+    const [explicit] = await settleWithLimit(tasks, poolSize);
+    await records.sweep();
+    if (explicit!.status === 'rejected') throw explicit!.reason;
+    return 0;
+  } catch (err) {
+    if (err instanceof WalFileMissing) {
+      // WAL-E printed the OS error on stdout before logging (spec §1.10); scripts may match it.
+      process.stdout.write(`[Errno 2] No such file or directory: '${path}'\n`);
+      throw new UserError('could not find file for wal-push', {
+        detail: `The operating system reported: No such file or directory '${path}'`,
+      });
+    }
+    throw err;
+  }
+}
+
+/** True when a look-ahead upload of this very file is recorded and its object is in the store. */
+async function confirmedAhead(store: BlobStore, records: PushedRecords, path: string, name: string, prefix: string): Promise<boolean> {
+  const rec = await records.read(name);
+  if (!rec || rec.prefix !== prefix) return false;
+  let local: { sha256: string; size: number };
+  try {
+    const fh = await open(path, 'r');
+    try {
+      if ((await fh.stat()).size !== rec.size) return false;
+      local = await digestOf(fh.createReadStream({ autoClose: false }));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+  if (local.sha256 !== rec.sha256 || local.size !== rec.size) return false;
+  const key = walKey(name);
+  if ((await store.head(key)) === undefined) return false;
+  log.info('WAL file was archived ahead of time', {
+    detail: `"${path}" was uploaded to "${store.url(key)}" by an earlier wal-push; its content is unchanged.`,
+    structured: { action: 'push-wal', key: store.url(key), prefix: store.location.pathPrefix, seg: name, state: 'complete' },
+  });
+  return true;
+}
+
+/** Uploads a segment ahead of PostgreSQL's request and records it; failures only cost the head start. */
+async function pushAhead(store: BlobStore, records: PushedRecords, path: string, prefix: string): Promise<void> {
+  const name = basename(path);
+  try {
+    const r = await pushWalFile(store, path, { wantDigest: true });
+    if (r.digest) {
+      await records.write({ name, size: r.digest.size, sha256: r.digest.sha256, prefix, pushedAt: new Date().toISOString() });
+    }
+  } catch (err) {
+    if (err instanceof WalFileMissing) {
+      log.info('skip parallel archiving of a file', {
+        detail: `The segment ${path} did not exist.`,
+        structured: { action: 'push-wal', key: store.url(walKey(name)), prefix: store.location.pathPrefix, seg: name, state: 'skip' },
+      });
+      return;
+    }
+    log.warning('look-ahead archiving of a file failed', {
+      detail: `"${path}": ${(err as Error).message}. PostgreSQL will archive it when it asks for it.`,
+    });
+  }
+}

@@ -1,0 +1,59 @@
+// The WAL object pipelines: file -> lzop [-> gpg] on the way out, object -> [gpg ->] lzop -> bytes on
+// the way in. One WAL segment is compressed on the main thread (a worker would cost more to start).
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { createLzopCompressor } from './lzop';
+import { lzopDecodeStream } from './lzop/decompress-iterable';
+
+export interface HashTap {
+  readonly stream: Transform;
+  /** sha256 hex and byte count of what went through; valid once the stream ended. */
+  result(): { sha256: string; size: number };
+}
+
+export function hashTap(): HashTap {
+  const hash: Hash = createHash('sha256');
+  let size = 0;
+  let digest: string | undefined;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  return {
+    stream,
+    result: () => {
+      digest ??= hash.digest('hex');
+      return { sha256: digest, size };
+    },
+  };
+}
+
+/** lzop bytes of an open file; the tap (when given) sees the plain bytes. */
+export function compressedFile(fh: FileHandle, tap?: HashTap): Readable {
+  const source = createReadStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1 << 20 });
+  const out = createLzopCompressor();
+  const stages: NodeJS.ReadWriteStream[] = tap ? [tap.stream, out] : [out];
+  pipeline([source, ...stages] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], () => undefined);
+  return out;
+}
+
+/** Plain bytes of a stored WAL object; errors name the object. */
+export function decompressedObject(body: Readable, objectName: string): Readable {
+  return lzopDecodeStream(body, objectName);
+}
+
+/** sha256 and size of a stream's bytes. */
+export async function digestOf(stream: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
