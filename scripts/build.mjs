@@ -25,6 +25,9 @@ const common = {
   outExtension: { '.js': '.mjs' },
   loader: { '.wasm': 'binary' },
   logLevel: 'warning',
+  // Store SDKs and the libraries only some commands use stay outside the bundle and are imported
+  // lazily at run time, so a wal-push to file:// never reads them.
+  external: ['@aws-sdk/*', '@smithy/*', '@azure/*', '@google-cloud/*', 'openpgp', 'pg', 'tar-stream'],
   legalComments: 'none',
   // ESM output needs require() for the bundled CommonJS dependencies (commander).
   banner: { js: "import { createRequire as __walE_createRequire } from 'node:module'; const require = __walE_createRequire(import.meta.url);" },

@@ -8,7 +8,7 @@ import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
 import { isSegmentName, nextSegmentNames, segmentSizeFromLength, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
-import { assertNoEncryption } from '../pipeline/encryption';
+import { encryptionFor } from '../pipeline/encryption';
 import { openStore } from '../storage/open-store';
 import { LocalIoError, NotFoundError, StoreError } from '../util/errors';
 import { fetchWalToFile } from '../wal/fetch-to-file';
@@ -18,9 +18,9 @@ const log = getLogger('wal_e.worker.base');
 const POLL_MS = 500;
 
 export default async function walFetch(config: Config, inv: Invocation): Promise<number> {
-  assertNoEncryption(config);
   const [name, dest] = inv.args as [string, string];
   const prefetchCount = inv.options.prefetch as number;
+  const encryption = await encryptionFor(config);
   const store = await openStore(config);
   const url = store.url(walKey(name));
   const structured = { action: 'wal-fetch', key: url, prefix: store.location.pathPrefix, seg: name };
@@ -43,7 +43,7 @@ export default async function walFetch(config: Config, inv: Invocation): Promise
 
   log.info('begin wal restore', { structured: { ...structured, state: 'begin' } });
   try {
-    await withRetries(config.retries, () => fetchWalToFile(store, name, dest), url, name);
+    await withRetries(config.retries, () => fetchWalToFile(store, name, dest, encryption), url, name);
   } catch (err) {
     if (err instanceof NotFoundError) {
       log.info('could no longer locate object while performing wal restore', {

@@ -10,7 +10,7 @@ import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
 import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
-import { assertNoEncryption } from '../pipeline/encryption';
+import { encryptionFor } from '../pipeline/encryption';
 import { decompressedObject } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
 import { NotFoundError } from '../util/errors';
@@ -21,7 +21,7 @@ import { PG_FILE_MODE } from '../wal/fetch-to-file';
 const log = getLogger('wal_e.worker.prefetch');
 
 export default async function walPrefetch(config: Config, inv: Invocation): Promise<number> {
-  assertNoEncryption(config);
+  const encryption = await encryptionFor(config);
   const [base, seg] = inv.args as [string, string];
   const dir = new PrefetchDir(base);
   for (const d of [dir.prefetch, dir.running, dir.runningDir(seg)]) {
@@ -47,7 +47,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     const fh = await open(tmp, 'wx', PG_FILE_MODE);
     try {
       const body = await store.get(key);
-      for await (const chunk of decompressedObject(body, key)) await fh.write(chunk);
+      for await (const chunk of await decompressedObject(body, key, encryption)) await fh.write(chunk);
       await fh.sync();
     } finally {
       await fh.close();

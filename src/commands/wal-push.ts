@@ -5,7 +5,7 @@ import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
 import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
-import { assertNoEncryption } from '../pipeline/encryption';
+import { encryptionFor, type Encryption } from '../pipeline/encryption';
 import { digestOf } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
 import type { BlobStore } from '../storage/blob-store';
@@ -20,12 +20,12 @@ import { join } from 'node:path';
 const log = getLogger('wal_e.worker.upload');
 
 export default async function walPush(config: Config, inv: Invocation): Promise<number> {
-  assertNoEncryption(config);
   const path = inv.args[0]!;
   const poolSize = inv.options.poolSize as number;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new UserError('--pool-size must be at least 1', { detail: `The value given was ${poolSize}.` });
   }
+  const encryption = await encryptionFor(config);
   const store = await openStore(config);
   const walDir = dirname(path);
   const name = basename(path);
@@ -38,11 +38,11 @@ export default async function walPush(config: Config, inv: Invocation): Promise<
       return 0;
     }
 
-    const tasks: (() => Promise<unknown>)[] = [() => pushWalFile(store, path, { wantDigest: false })];
+    const tasks: (() => Promise<unknown>)[] = [() => pushWalFile(store, path, { wantDigest: false, encryption })];
     if (poolSize > 1) {
       const recorded = await records.names();
       const extras = (await readySegments(walDir)).filter((s) => s !== name && !recorded.has(s)).slice(0, poolSize - 1);
-      for (const seg of extras) tasks.push(() => pushAhead(store, records, join(walDir, seg), config.store.url));
+      for (const seg of extras) tasks.push(() => pushAhead(store, records, join(walDir, seg), config.store.url, encryption));
     }
     const [explicit] = await settleWithLimit(tasks, poolSize);
     await records.sweep();
@@ -87,10 +87,16 @@ async function confirmedAhead(store: BlobStore, records: PushedRecords, path: st
 }
 
 /** Uploads a segment ahead of PostgreSQL's request and records it; failures only cost the head start. */
-async function pushAhead(store: BlobStore, records: PushedRecords, path: string, prefix: string): Promise<void> {
+async function pushAhead(
+  store: BlobStore,
+  records: PushedRecords,
+  path: string,
+  prefix: string,
+  encryption: Encryption | undefined,
+): Promise<void> {
   const name = basename(path);
   try {
-    const r = await pushWalFile(store, path, { wantDigest: true });
+    const r = await pushWalFile(store, path, { wantDigest: true, encryption });
     if (r.digest) {
       await records.write({ name, size: r.digest.size, sha256: r.digest.sha256, prefix, pushedAt: new Date().toISOString() });
     }

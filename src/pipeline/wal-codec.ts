@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createLzopCompressor } from './lzop';
 import { lzopDecodeStream } from './lzop/decompress-iterable';
+import type { Encryption } from './encryption';
 
 export interface HashTap {
   readonly stream: Transform;
@@ -33,18 +34,23 @@ export function hashTap(): HashTap {
   };
 }
 
-/** lzop bytes of an open file; the tap (when given) sees the plain bytes. */
-export function compressedFile(fh: FileHandle, tap?: HashTap): Readable {
+/** The stored form of an open file: lzop [-> OpenPGP]; the tap (when given) sees the plain bytes. */
+export async function compressedFile(fh: FileHandle, enc: Encryption | undefined, tap?: HashTap): Promise<Readable> {
   const source = createReadStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1 << 20 });
-  const out = createLzopCompressor();
-  const stages: NodeJS.ReadWriteStream[] = tap ? [tap.stream, out] : [out];
+  const stages: NodeJS.ReadWriteStream[] = [];
+  if (tap) stages.push(tap.stream);
+  stages.push(createLzopCompressor());
+  if (enc) stages.push(await enc.encrypter());
   pipeline([source, ...stages] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], () => undefined);
-  return out;
+  return stages[stages.length - 1] as unknown as Readable;
 }
 
-/** Plain bytes of a stored WAL object; errors name the object. */
-export function decompressedObject(body: Readable, objectName: string): Readable {
-  return lzopDecodeStream(body, objectName);
+/** Plain bytes of a stored WAL object: [OpenPGP ->] lzop; errors name the object. */
+export async function decompressedObject(body: Readable, objectName: string, enc: Encryption | undefined): Promise<Readable> {
+  if (!enc) return lzopDecodeStream(body, objectName);
+  const decrypter = await enc.decrypter(objectName);
+  pipeline(body, decrypter, () => undefined);
+  return lzopDecodeStream(decrypter, objectName);
 }
 
 /** sha256 and size of a stream's bytes. */

@@ -6,6 +6,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { walKey } from '../layout/wal-names';
 import { decompressedObject } from '../pipeline/wal-codec';
+import type { Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { registerCleanup } from '../util/cleanup';
 import { LocalIoError } from '../util/errors';
@@ -22,7 +23,7 @@ function localError(action: string, path: string, err: unknown): LocalIoError {
  * Writes the WAL file `name` to `dest` (whole or not at all). Returns the number of bytes written.
  * Rejects with NotFoundError when the object does not exist.
  */
-export async function fetchWalToFile(store: BlobStore, name: string, dest: string): Promise<number> {
+export async function fetchWalToFile(store: BlobStore, name: string, dest: string, enc: Encryption | undefined): Promise<number> {
   const key = walKey(name);
   const body = await store.get(key);
   const tmp = join(dirname(dest), `.${basename(dest)}.wal-e-tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
@@ -43,7 +44,7 @@ export async function fetchWalToFile(store: BlobStore, name: string, dest: strin
       throw localError('create a file beside', dest, err);
     }
     let size = 0;
-    for await (const chunk of decompressedObject(body, key)) {
+    for await (const chunk of await decompressedObject(body, key, enc)) {
       let off = 0;
       while (off < chunk.length) {
         try {

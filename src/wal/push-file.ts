@@ -8,6 +8,7 @@ import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { formatRate } from '../log/format';
 import { compressedFile, decompressedObject, digestOf, hashTap } from '../pipeline/wal-codec';
+import type { Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { CorruptObjectError, UserError } from '../util/errors';
 
@@ -52,7 +53,7 @@ async function fileDigest(path: string): Promise<{ sha256: string; size: number 
 export async function pushWalFile(
   store: BlobStore,
   path: string,
-  opts: { wantDigest: boolean },
+  opts: { wantDigest: boolean; encryption: Encryption | undefined },
 ): Promise<PushResult> {
   const name = basename(path);
   const key = walKey(name);
@@ -68,7 +69,7 @@ export async function pushWalFile(
   let stored: number;
   const tap = opts.wantDigest ? hashTap() : undefined;
   try {
-    const r = await store.putIfAbsent(key, compressedFile(fh, tap));
+    const r = await store.putIfAbsent(key, await compressedFile(fh, opts.encryption, tap));
     created = r.created;
     stored = r.size;
   } finally {
@@ -83,7 +84,7 @@ export async function pushWalFile(
     });
     return { name, key, alreadyArchived: false, digest: tap?.result() };
   }
-  return compareWithArchived(store, path, name, key, structured, tap?.result());
+  return compareWithArchived(store, path, name, key, structured, tap?.result(), opts.encryption);
 }
 
 async function compareWithArchived(
@@ -93,12 +94,13 @@ async function compareWithArchived(
   key: string,
   structured: Record<string, string>,
   known: { sha256: string; size: number } | undefined,
+  enc: Encryption | undefined,
 ): Promise<PushResult> {
   const url = store.url(key);
   const local = known ?? (await fileDigest(path));
   let archived: { sha256: string; size: number };
   try {
-    archived = await digestOf(decompressedObject(await store.get(key), key));
+    archived = await digestOf(await decompressedObject(await store.get(key), key, enc));
   } catch (err) {
     if (!(err instanceof CorruptObjectError)) throw err;
     // An undecodable object (e.g. a partial write left by WAL-E's non-atomic file store) holds nothing
@@ -110,7 +112,7 @@ async function compareWithArchived(
     const fh = await openWal(path);
     try {
       const tap = hashTap();
-      await store.put(key, compressedFile(fh, tap));
+      await store.put(key, await compressedFile(fh, enc, tap));
       return { name, key, alreadyArchived: false, digest: tap.result() };
     } finally {
       await fh.close();
