@@ -3,6 +3,7 @@ import type { LogSettings } from '../log/logger';
 import { SYSLOG_FACILITIES } from '../log/syslog';
 import { parseStoreLocation, type StoreLocation } from '../storage/location';
 import { UserError } from '../util/errors';
+import { Secret, secretOrUndefined } from '../util/secret';
 import { resolveCredentials, type StoreCredentials } from './credentials';
 import type { Env } from './env';
 import { PREFIX_ENV_ORDER, choosePrefix, type PrefixCandidate } from './prefix';
@@ -21,6 +22,26 @@ export interface GlobalFlags {
   terse?: boolean | undefined;
 }
 
+/** Encryption settings (WAL-E: only the key id; the rest are wal-e's additions, see docs/encryption.md). */
+export interface GpgSettings {
+  readonly keyId: string | undefined;
+  /** WALE_GPG_PUBLIC_KEY_FILE: armored or binary public key to encrypt to, instead of the gpg keyring. */
+  readonly publicKeyFile: string | undefined;
+  /** WALE_GPG_SECRET_KEY_FILE: secret key for in-process decryption, instead of gpg and its agent. */
+  readonly secretKeyFile: string | undefined;
+  /** WALE_GPG_PASSPHRASE, or the first line of WALE_GPG_PASSPHRASE_FILE, for that secret key. */
+  readonly passphrase: Secret | undefined;
+  readonly passphraseFile: string | undefined;
+  /** GNUPGHOME for the gpg keyring and agent. */
+  readonly gnupgHome: string | undefined;
+}
+
+/** PostgreSQL-side settings of backup-push; the connection itself follows libpq's PG* variables. */
+export interface PgSettings {
+  /** WALE_ARCHIVE_WAIT_TIMEOUT (seconds, default 600): how long backup-push waits for its last WAL segment to be archived; 0 = do not wait. */
+  readonly archiveWaitTimeoutSeconds: number;
+}
+
 export interface Config {
   readonly store: StoreLocation;
   readonly credentials: StoreCredentials;
@@ -29,6 +50,8 @@ export interface Config {
   /** Other prefixes that were set and lost to it. */
   readonly ignoredPrefixSources: readonly string[];
   readonly gpgKeyId: string | undefined;
+  readonly gpg: GpgSettings;
+  readonly pg: PgSettings;
   readonly terse: boolean;
   /** WALE_RETRIES: attempts of WAL-E-level retry loops; 0 means unlimited. */
   readonly retries: number;
@@ -50,6 +73,16 @@ export function logSettings(env: Env, terse: boolean): LogSettings {
 
 export function isDebug(env: Env): boolean {
   return env.WALE_DEBUG === '1' || env.WALE_DEBUG === 'true';
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+function parseNonNegativeInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  if (!/^\s*\d+\s*$/.test(v)) {
+    throw new UserError(`${name} must be a whole number of seconds`, { detail: `The value "${v}" is not one.` });
+  }
+  return Number.parseInt(v, 10);
 }
 
 function parseRetries(v: string | undefined): number {
@@ -87,6 +120,15 @@ export function buildConfig(flags: GlobalFlags, env: Env): Config {
     prefixSource: choice.source,
     ignoredPrefixSources: Object.freeze(choice.ignored.map((c) => c.source)),
     gpgKeyId: gpg === undefined || gpg === '' ? undefined : gpg,
+    gpg: Object.freeze({
+      keyId: gpg === undefined || gpg === '' ? undefined : gpg,
+      publicKeyFile: nonEmpty(env.WALE_GPG_PUBLIC_KEY_FILE),
+      secretKeyFile: nonEmpty(env.WALE_GPG_SECRET_KEY_FILE),
+      passphrase: secretOrUndefined(env.WALE_GPG_PASSPHRASE),
+      passphraseFile: nonEmpty(env.WALE_GPG_PASSPHRASE_FILE),
+      gnupgHome: nonEmpty(env.GNUPGHOME),
+    }),
+    pg: Object.freeze({ archiveWaitTimeoutSeconds: parseNonNegativeInt('WALE_ARCHIVE_WAIT_TIMEOUT', env.WALE_ARCHIVE_WAIT_TIMEOUT, 600) }),
     terse: flags.terse === true,
     retries: parseRetries(env.WALE_RETRIES),
     debug: isDebug(env),

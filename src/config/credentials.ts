@@ -14,17 +14,25 @@ export interface S3Settings {
   readonly region: string | undefined;
   readonly endpoint: string | undefined;
   readonly storageClass: string | undefined;
+  /** WALE_S3_SSE: server-side encryption ("AES256", "aws:kms" or "none"); unset = AES256 on AWS, none on custom endpoints. */
+  readonly serverSideEncryption: string | undefined;
+  /** WALE_S3_SSE_KMS_KEY_ID: the KMS key for "aws:kms". */
+  readonly sseKmsKeyId: string | undefined;
 }
 
 export interface WabsSettings {
   readonly accountName: string;
   readonly accessKey: Secret | undefined;
   readonly sasToken: Secret | undefined;
+  /** WALE_WABS_ENDPOINT: blob service URL for Azurite or sovereign clouds (default https://<account>.blob.core.windows.net). */
+  readonly endpoint: string | undefined;
 }
 
 export interface GsSettings {
   readonly credentialsFile: string | undefined;
   readonly project: string | undefined;
+  /** STORAGE_EMULATOR_HOST: a local GCS-compatible endpoint (emulator), as Google's SDKs name it. */
+  readonly emulatorHost: string | undefined;
 }
 
 export interface SwiftSettings {
@@ -110,6 +118,8 @@ function s3Credentials(env: Env, flags: CredentialFlags): S3Settings {
     region,
     endpoint,
     storageClass: nonEmpty(env.WALE_S3_STORAGE_CLASS),
+    serverSideEncryption: nonEmpty(env.WALE_S3_SSE),
+    sseKmsKeyId: nonEmpty(env.WALE_S3_SSE_KMS_KEY_ID),
   };
 }
 
@@ -127,7 +137,7 @@ function wabsCredentials(env: Env, flags: CredentialFlags): WabsSettings {
       hint: 'Define one of the WABS_ACCESS_KEY or WABS_SAS_TOKEN environment variables.',
     });
   }
-  return { accountName, accessKey, sasToken };
+  return { accountName, accessKey, sasToken, endpoint: nonEmpty(env.WALE_WABS_ENDPOINT) };
 }
 
 export function resolveCredentials(kind: StoreKind, env: Env, flags: CredentialFlags): StoreCredentials {
@@ -143,6 +153,7 @@ export function resolveCredentials(kind: StoreKind, env: Env, flags: CredentialF
         gs: {
           credentialsFile: nonEmpty(env.GOOGLE_APPLICATION_CREDENTIALS),
           project: nonEmpty(env.GOOGLE_CLOUD_PROJECT) ?? nonEmpty(env.GCLOUD_PROJECT),
+          emulatorHost: nonEmpty(env.STORAGE_EMULATOR_HOST),
         },
       };
     case 'swift': {
