@@ -6,11 +6,11 @@ import { realpath, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
-import { isSegmentName, nextSegmentNames, segmentSizeFromLength, walKey } from '../layout/wal-names';
+import { isSafeWalFileName, isSegmentName, nextSegmentNames, segmentSizeFromLength, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { encryptionFor } from '../pipeline/encryption';
 import { openStore } from '../storage/open-store';
-import { LocalIoError, NotFoundError, StoreError } from '../util/errors';
+import { InvalidArgumentError, LocalIoError, NotFoundError, StoreError } from '../util/errors';
 import { fetchWalToFile } from '../wal/fetch-to-file';
 import { PrefetchDir } from '../wal/prefetch-dir';
 
@@ -19,6 +19,11 @@ const POLL_MS = 500;
 
 export default async function walFetch(config: Config, inv: Invocation): Promise<number> {
   const [name, dest] = inv.args as [string, string];
+  if (!isSafeWalFileName(name)) {
+    throw new InvalidArgumentError('invalid WAL file name', {
+      detail: `"${name}" is not a WAL file name (PostgreSQL passes %f, e.g. 000000010000000000000003).`,
+    });
+  }
   const prefetchCount = inv.options.prefetch as number;
   const encryption = await encryptionFor(config);
   const store = await openStore(config);

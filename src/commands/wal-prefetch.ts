@@ -8,12 +8,12 @@ import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
-import { walKey } from '../layout/wal-names';
+import { isSegmentName, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { encryptionFor } from '../pipeline/encryption';
 import { decompressedObject } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
-import { NotFoundError } from '../util/errors';
+import { InvalidArgumentError, NotFoundError } from '../util/errors';
 import { registerCleanup } from '../util/cleanup';
 import { PrefetchDir } from '../wal/prefetch-dir';
 import { PG_FILE_MODE } from '../wal/fetch-to-file';
@@ -23,6 +23,9 @@ const log = getLogger('wal_e.worker.prefetch');
 export default async function walPrefetch(config: Config, inv: Invocation): Promise<number> {
   const encryption = await encryptionFor(config);
   const [base, seg] = inv.args as [string, string];
+  if (!isSegmentName(seg)) {
+    throw new InvalidArgumentError('invalid WAL segment name', { detail: `"${seg}" is not a WAL segment name.` });
+  }
   const dir = new PrefetchDir(base);
   for (const d of [dir.prefetch, dir.running, dir.runningDir(seg)]) {
     try {

@@ -3,13 +3,13 @@
 import { basename, dirname } from 'node:path';
 import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
-import { walKey } from '../layout/wal-names';
+import { isSafeWalFileName, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { encryptionFor, type Encryption } from '../pipeline/encryption';
 import { digestOf } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
 import type { BlobStore } from '../storage/blob-store';
-import { UserError } from '../util/errors';
+import { InvalidArgumentError, UserError } from '../util/errors';
 import { settleWithLimit } from '../util/pool';
 import { readySegments } from '../wal/lookahead';
 import { PushedRecords } from '../wal/pushed-records';
@@ -26,9 +26,14 @@ export default async function walPush(config: Config, inv: Invocation): Promise<
     throw new UserError('--pool-size must be at least 1', { detail: `The value given was ${poolSize}.` });
   }
   const encryption = await encryptionFor(config);
-  const store = await openStore(config);
   const walDir = dirname(path);
   const name = basename(path);
+  if (!isSafeWalFileName(name)) {
+    throw new InvalidArgumentError('invalid WAL file name', {
+      detail: `"${path}" does not name a WAL file (PostgreSQL passes %p, e.g. pg_wal/000000010000000000000003).`,
+    });
+  }
+  const store = await openStore(config);
   const records = new PushedRecords(walDir);
 
   try {

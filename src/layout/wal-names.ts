@@ -7,6 +7,13 @@ export function isSegmentName(name: string): boolean {
   return SEGMENT_RE.test(name);
 }
 
+/** What PostgreSQL names WAL files (segments, .history, .partial, .backup): nothing that could leave wal_005/. */
+const WAL_FILE_NAME = /^[0-9A-Za-z][0-9A-Za-z._-]{0,254}$/;
+
+export function isSafeWalFileName(name: string): boolean {
+  return WAL_FILE_NAME.test(name) && !name.includes('..');
+}
+
 /** Where a WAL file of any kind (segment, .history, .partial, .backup) is archived. */
 export function walKey(name: string): string {
   return `wal_005/${name}.lzo`;

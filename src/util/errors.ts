@@ -68,6 +68,11 @@ export class LocalIoError extends WalEError {
   override readonly exitCode: number = 2;
 }
 
+/** An argument that parses but cannot be used (e.g. a WAL name with "/"): ERROR, exit 2. */
+export class InvalidArgumentError extends WalEError {
+  override readonly exitCode: number = 2;
+}
+
 /** A put-if-absent found the key already taken. */
 export class AlreadyExistsError extends WalEError {
   constructor(readonly key: string) {

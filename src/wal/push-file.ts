@@ -31,7 +31,12 @@ export class WalFileMissing extends Error {
 
 async function openWal(path: string): Promise<FileHandle> {
   try {
-    return await open(path, 'r');
+    const fh = await open(path, 'r');
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw Object.assign(new Error(`"${path}" is not a regular file`), { code: 'EISDIR' });
+    }
+    return fh;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new WalFileMissing(path, e);

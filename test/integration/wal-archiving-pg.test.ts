@@ -39,6 +39,13 @@ interface ArchiveMethod {
   readObject(path: string): Buffer;
   /** Extra integrity checks over all archived objects. */
   verifyObjects?(paths: string[]): void;
+  /**
+   * Start with archiving paused (empty archive_command) and switch it on after the traffic, so that
+   * PostgreSQL meets a backlog of .ready segments: the case wal-push's look-ahead is for.
+   */
+  deferArchiving?: boolean;
+  /** Checks once archiving is done, given every WAL file name PostgreSQL archived. */
+  afterArchiving?(expected: string[], serverLog: string): void;
 }
 
 function walEMethod(workDir: string): ArchiveMethod {
@@ -63,6 +70,32 @@ function walEMethod(workDir: string): ArchiveMethod {
     readObject: (path) => execFileSync('lzop', ['-dc', path], { maxBuffer: 256 << 20 }),
     verifyObjects: (paths) => {
       if (paths.length) execFileSync('lzop', ['-t', ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+    },
+  };
+}
+
+/**
+ * wal-e followed by a second archiver in the same archive_command, with a backlog: every segment must
+ * still reach the second archiver (WAL-E renamed other segments' .ready to .done, so the second
+ * archiver never saw them: wal-e#435).
+ */
+function walEWithSecondArchiverMethod(workDir: string): ArchiveMethod {
+  const base = walEMethod(workDir);
+  const other = join(workDir, 'second-archiver');
+  mkdirSync(other);
+  chownToPostgres(other);
+  return {
+    ...base,
+    name: 'wal-e + second archiver',
+    archiveCommand: `${base.archiveCommand} && cp %p ${shellQuote(other)}/%f`,
+    deferArchiving: true,
+    afterArchiving: (expected, serverLog) => {
+      const missing = expected.filter((n) => !existsSync(join(other, n)));
+      assert.deepEqual(missing, [], 'the second archiver missed segments');
+      for (const n of expected.filter((x) => SEGMENT_NAME.test(x))) {
+        assert.ok(readFileSync(join(other, n)).equals(base.readObject(base.objectPath(n))), `second archiver's ${n} differs`);
+      }
+      assert.match(serverLog, /MSG: WAL file was archived ahead of time/, 'the look-ahead pool never served a segment');
     },
   };
 }
@@ -120,7 +153,7 @@ async function fingerprint(c: PgCluster): Promise<string[]> {
 async function roundTrip(t: TestContext, major: number, makeMethod: (workDir: string) => ArchiveMethod): Promise<void> {
   requireMajor(major);
   const root = repoRoot();
-  if (makeMethod === walEMethod) {
+  if (makeMethod !== cpMethod) {
     if (!existsSync(join(root, 'dist', 'wal-e.mjs'))) throw new Error('dist/wal-e.mjs is missing: run "npm run build" first');
     await assertPostgresCanAccess([join(root, 'bin', 'wal-e'), join(root, 'dist', 'wal-e.mjs')]);
   }
@@ -145,7 +178,7 @@ async function roundTrip(t: TestContext, major: number, makeMethod: (workDir: st
     config: {
       wal_level: 'replica',
       archive_mode: 'on',
-      archive_command: method.archiveCommand,
+      archive_command: method.deferArchiving ? '' : method.archiveCommand,
       max_wal_size: '1GB',
     },
   });
@@ -169,6 +202,10 @@ async function roundTrip(t: TestContext, major: number, makeMethod: (workDir: st
   }
   const lastSegment = switches[switches.length - 1]!;
   assert.match(lastSegment, SEGMENT_NAME);
+  if (method.deferArchiving) {
+    await primary.sql(`ALTER SYSTEM SET archive_command = '${method.archiveCommand.replace(/'/g, "''")}'`);
+    await primary.sql('SELECT pg_reload_conf()');
+  }
   const segmentBytes = Number(
     await primary.sql(
       `SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN '8kB' THEN 8192 WHEN 'MB' THEN 1048576 END ` +
@@ -225,6 +262,7 @@ async function roundTrip(t: TestContext, major: number, makeMethod: (workDir: st
   assert.deepEqual(unexpected, [], `${method.name}: the store holds objects PostgreSQL never archived`);
   assert.ok(objects.length >= stats.archivedCount, `${method.name}: ${objects.length} objects, but PostgreSQL archived ${stats.archivedCount}`);
   method.verifyObjects?.(objects);
+  method.afterArchiving?.(expected, primary.log());
   // Completed segments never change again, so those still in pg_wal must match their archived copies byte for byte.
   let compared = 0;
   for (const name of expected.filter((n) => SEGMENT_NAME.test(n))) {
@@ -267,4 +305,10 @@ describe('WAL archiving against real PostgreSQL', { concurrency: 1 }, () => {
       roundTrip(t, major, walEMethod),
     );
   }
+
+  // One major is enough for the look-ahead's interplay with PostgreSQL's own bookkeeping.
+  const lookAheadMajor = majors.includes(15) ? 15 : majors[0]!;
+  it(`PostgreSQL ${lookAheadMajor}: a backlog archived through wal-e's look-ahead still reaches a second archiver`, { timeout: 150_000 }, (t) =>
+    roundTrip(t, lookAheadMajor, walEWithSecondArchiverMethod),
+  );
 });
