@@ -3,39 +3,60 @@
 import { CRC_TABLES } from './layout';
 
 const ADLER_MOD: u32 = 65521;
-// Largest n such that 255*n*(n+1)/2 + (n+1)*(ADLER_MOD-1) fits in 32 bits: sums can wait that long for a modulo.
-const ADLER_NMAX: usize = 5552;
+
+// b grows within a 32-byte chunk by sum (32 - i) * x_i. With p_j = x_2j + x_2j+1 that is
+// sum (31 - 2j) * p_j + sum x_2j: pair sums weighted 31, 29, .. 1 plus the plain sum of the even bytes.
+const WX: v128 = i16x8(31, 29, 27, 25, 23, 21, 19, 17);
+const WY: v128 = i16x8(15, 13, 11, 9, 7, 5, 3, 1);
+const ONES: v128 = i16x8(1, 1, 1, 1, 1, 1, 1, 1);
+const EVEN: v128 = i16x8(255, 255, 255, 255, 255, 255, 255, 255);
+/** Bytes per SIMD round: a multiple of 32 not above 5552 (zlib's NMAX), so no 32-bit lane can overflow. */
+const SIMD_NMAX: usize = 5536;
+
+@inline function hsum(v: v128): u64 {
+  return <u64><u32>i32x4.extract_lane(v, 0) + <u64><u32>i32x4.extract_lane(v, 1) +
+    <u64><u32>i32x4.extract_lane(v, 2) + <u64><u32>i32x4.extract_lane(v, 3);
+}
 
 export function adler32(seed: u32, ptr: usize, len: usize): u32 {
-  let a = seed & 0xffff;
-  let b = seed >>> 16;
+  let a: u64 = seed & 0xffff;
+  let b: u64 = seed >>> 16;
   let p = ptr;
   let remaining = len;
-  while (remaining > 0) {
-    let n = remaining < ADLER_NMAX ? remaining : ADLER_NMAX;
+  // 32 bytes per step: a grows by the byte sum, b by 32 x the previous a plus the weighted byte sum.
+  while (remaining >= 32) {
+    let n = remaining < SIMD_NMAX ? remaining & ~(<usize>31) : SIMD_NMAX;
     remaining -= n;
-    while (n >= 8) {
-      const w = load<u64>(p);
-      a += <u32>(w & 0xff); b += a;
-      a += <u32>((w >> 8) & 0xff); b += a;
-      a += <u32>((w >> 16) & 0xff); b += a;
-      a += <u32>((w >> 24) & 0xff); b += a;
-      a += <u32>((w >> 32) & 0xff); b += a;
-      a += <u32>((w >> 40) & 0xff); b += a;
-      a += <u32>((w >> 48) & 0xff); b += a;
-      a += <u32>(w >> 56); b += a;
-      p += 8;
-      n -= 8;
+    const chunks = <u64>(n >> 5);
+    let vs1 = i32x4.splat(0); // byte sums so far, spread over four lanes
+    let vps = i32x4.splat(0); // sum over chunks of the byte sums before each chunk
+    let vs2 = i32x4.splat(0); // weighted sums within each chunk
+    const stop = p + n;
+    while (p < stop) {
+      const x = v128.load(p);
+      const y = v128.load(p, 16);
+      const px = i16x8.extadd_pairwise_i8x16_u(x);
+      const py = i16x8.extadd_pairwise_i8x16_u(y);
+      const even = i16x8.add(v128.and(x, EVEN), v128.and(y, EVEN));
+      vps = i32x4.add(vps, vs1);
+      vs1 = i32x4.add(vs1, i32x4.dot_i16x8_s(i16x8.add(px, py), ONES));
+      vs2 = i32x4.add(vs2, i32x4.add(
+        i32x4.add(i32x4.dot_i16x8_s(px, WX), i32x4.dot_i16x8_s(py, WY)),
+        i32x4.dot_i16x8_s(even, ONES),
+      ));
+      p += 32;
     }
-    while (n > 0) {
-      a += <u32>load<u8>(p); b += a;
-      p++;
-      n--;
-    }
-    a %= ADLER_MOD;
-    b %= ADLER_MOD;
+    b = (b + a * (chunks << 5) + (hsum(vps) << 5) + hsum(vs2)) % ADLER_MOD;
+    a = (a + hsum(vs1)) % ADLER_MOD;
   }
-  return (b << 16) | a;
+  while (remaining > 0) {
+    a += <u64>load<u8>(p); b += a;
+    p++;
+    remaining--;
+  }
+  a %= ADLER_MOD;
+  b %= ADLER_MOD;
+  return <u32>((b << 16) | a);
 }
 
 let crcReady = false;

@@ -45,11 +45,19 @@ export function compressBound(len: usize): usize {
     store<u8>(op++, 0);
     op = putLengthTail(op, len - 18);
   }
-  // Short runs dominate; whole-word copies beat a bulk-memory call for them. The host leaves slack after
+  // Short runs dominate; whole-vector copies beat a bulk-memory call for them. The host leaves slack after
   // the output bound, and reading past the run stays inside the kernel's memory.
   if (len <= 16) {
-    store<u64>(op, load<u64>(from));
-    store<u64>(op + 8, load<u64>(from + 8));
+    v128.store(op, v128.load(from));
+  } else if (len <= 128) {
+    let o = op;
+    let f = from;
+    const stop = op + len;
+    do {
+      v128.store(o, v128.load(f));
+      o += 16;
+      f += 16;
+    } while (o < stop);
   } else {
     memory.copy(op, from, len);
   }
@@ -72,29 +80,38 @@ export function compress(src: usize, srcLen: usize, dst: usize): usize {
       const cand = src + <usize>load<u32>(slot);
       store<u32>(slot, <u32>(ip - src));
       const dist = ip - cand;
-      if (dist == 0 || dist > M4_MAX_DIST || load<u32>(cand) != seq) {
+      if (load<u32>(cand) != seq || dist > M4_MAX_DIST) {
         // Skip faster through data that keeps failing to match (incompressible stretches).
         ip += 1 + ((ip - anchor) >> 5);
         continue;
       }
-      // Extend the match forward, eight bytes at a time while both sides stay inside the block.
+      // Extend the match: one 8-byte compare (most matches are short), then 16 bytes at a time while
+      // both sides stay inside the block, then byte by byte. ip < end - TAIL_GUARD keeps the first inside.
       let mp = ip + 4;
       let cp = cand + 4;
-      while (true) {
-        if (mp + 8 > end) {
-          while (mp < end && load<u8>(mp) == load<u8>(cp)) {
-            mp++;
-            cp++;
-          }
-          break;
-        }
-        const diff = load<u64>(mp) ^ load<u64>(cp);
-        if (diff != 0) {
-          mp += <usize>(ctz(diff) >> 3);
-          break;
-        }
+      const diff = load<u64>(mp) ^ load<u64>(cp);
+      if (diff != 0) {
+        mp += <usize>(ctz(diff) >> 3);
+      } else {
         mp += 8;
         cp += 8;
+        const fastEnd = end - 16;
+        while (true) {
+          if (mp > fastEnd) {
+            while (mp < end && load<u8>(mp) == load<u8>(cp)) {
+              mp++;
+              cp++;
+            }
+            break;
+          }
+          const same = i8x16.bitmask(i8x16.eq(v128.load(mp), v128.load(cp)));
+          if (same != 0xffff) {
+            mp += <usize>ctz(~same);
+            break;
+          }
+          mp += 16;
+          cp += 16;
+        }
       }
       const len = mp - ip;
 

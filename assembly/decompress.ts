@@ -20,11 +20,17 @@ const AFTER_MATCH: i32 = 0; // a literal run
 const AFTER_LONG_LITERALS: i32 = 1; // a 3-byte match 2049+ back
 const AFTER_SHORT_LITERALS: i32 = 2; // a 2-byte match up to 1024 back
 
-/** Copies `n` literal bytes; the caller has checked both ends. */
+/** Copies `n` literal bytes; the caller has checked both ends (so at most 15 bytes of slack are touched). */
 @inline function copyLiterals(op: usize, ip: usize, n: usize): void {
   if (n <= 16) {
-    store<u64>(op, load<u64>(ip));
-    store<u64>(op + 8, load<u64>(ip + 8));
+    v128.store(op, v128.load(ip));
+  } else if (n <= 256) {
+    const stop = op + n;
+    do {
+      v128.store(op, v128.load(ip));
+      op += 16;
+      ip += 16;
+    } while (op < stop);
   } else {
     memory.copy(op, ip, n);
   }
@@ -33,17 +39,35 @@ const AFTER_SHORT_LITERALS: i32 = 2; // a 2-byte match up to 1024 back
 /** Copies an LZ match that may overlap its own output (distance < length repeats a pattern). */
 @inline function copyMatch(op: usize, dist: usize, n: usize): void {
   let from = op - dist;
-  if (dist >= 8) {
-    const stop = op + n;
-    while (op < stop) {
+  const stop = op + n;
+  if (dist >= 16) {
+    // Each 16-byte read ends at or before the write it feeds, so overlapping matches still repeat.
+    if (n > 512 && dist >= n) {
+      memory.copy(op, from, n);
+      return;
+    }
+    do {
+      v128.store(op, v128.load(from));
+      op += 16;
+      from += 16;
+    } while (op < stop);
+  } else if (dist >= 8) {
+    do {
       store<u64>(op, load<u64>(from));
       op += 8;
       from += 8;
-    }
+    } while (op < stop);
   } else if (dist == 1) {
-    memory.fill(op, load<u8>(from), n);
+    if (n > 256) {
+      memory.fill(op, load<u8>(from), n);
+      return;
+    }
+    const v = i8x16.splat(load<u8>(from));
+    do {
+      v128.store(op, v);
+      op += 16;
+    } while (op < stop);
   } else {
-    const stop = op + n;
     while (op < stop) {
       store<u8>(op, load<u8>(from));
       op++;

@@ -27,7 +27,7 @@ export async function buildKernel(root) {
     '--runtime', 'stub',
     '--use', 'abort=',
     '--initialMemory', '2',
-    '--enable', 'bulk-memory',
+    '--enable', 'bulk-memory,simd',
   ];
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`building the LZO kernel failed (asc exit ${r.status})`);

@@ -3,7 +3,7 @@
 // shipped program is a few ESM files with commander inside and lazy chunks for everything a command
 // does not always need.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,21 +44,32 @@ function listFiles(dir, suffix) {
   return out;
 }
 
+// Output goes to a fresh folder that replaces the old one in two renames, so a program or test
+// running from the old output never sees a half-written or emptied folder.
+async function buildInto(dir, options) {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  await build({ ...options, outdir: tmp });
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
 if (only !== 'tests') {
-  rmSync(join(root, 'dist'), { recursive: true, force: true });
   const entryPoints = { 'wal-e': join(root, 'src/cli/main.ts') };
   for (const extra of listFiles(join(root, 'src'), '.entry.ts')) {
     entryPoints[relative(join(root, 'src'), extra).replace(/\//g, '-').replace(/\.entry\.ts$/, '')] = extra;
   }
-  await build({ ...common, entryPoints, outdir: join(root, 'dist'), chunkNames: 'chunks/[name]-[hash]' });
+  await buildInto(join(root, 'dist'), { ...common, entryPoints, chunkNames: 'chunks/[name]-[hash]' });
 }
 
 if (only !== 'product') {
-  rmSync(join(root, 'build', 'test'), { recursive: true, force: true });
   const tests = listFiles(join(root, 'test'), '.test.ts');
   const entryPoints = {};
   for (const t of tests) entryPoints[relative(join(root, 'test'), t).replace(/\.ts$/, '')] = t;
   if (tests.length) {
-    await build({ ...common, entryPoints, outdir: join(root, 'build', 'test'), chunkNames: '_chunks/[name]-[hash]' });
+    mkdirSync(join(root, 'build'), { recursive: true });
+    await buildInto(join(root, 'build', 'test'), { ...common, entryPoints, chunkNames: '_chunks/[name]-[hash]' });
   }
 }

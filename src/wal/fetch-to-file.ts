@@ -2,7 +2,7 @@
 // write to a temp file beside the destination, fsync, rename. The destination exists only when whole.
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { walKey } from '../layout/wal-names';
 import { decompressedObject } from '../pipeline/wal-codec';
@@ -19,6 +19,31 @@ function localError(action: string, path: string, err: unknown): LocalIoError {
   return new LocalIoError(`could not ${action} "${path}"`, { detail: `${e.code ?? e.name}: ${e.message}` });
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files a killed wal-fetch left beside this destination (their pid is gone). */
+async function sweepDeadTemps(dest: string): Promise<void> {
+  const prefix = `.${basename(dest)}.wal-e-tmp.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(dest));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await unlink(join(dirname(dest), n)).catch(() => undefined);
+  }
+}
+
 /**
  * Writes the WAL file `name` to `dest` (whole or not at all). Returns the number of bytes written.
  * Rejects with NotFoundError when the object does not exist.
@@ -26,6 +51,7 @@ function localError(action: string, path: string, err: unknown): LocalIoError {
 export async function fetchWalToFile(store: BlobStore, name: string, dest: string, enc: Encryption | undefined): Promise<number> {
   const key = walKey(name);
   const body = await store.get(key);
+  await sweepDeadTemps(dest);
   const tmp = join(dirname(dest), `.${basename(dest)}.wal-e-tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
   const unregister = registerCleanup(() => {
     try {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { Transform } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { packageRoot } from '../../src/util/dist-path';
 
@@ -12,7 +12,7 @@ export function lzopFixture(name: string): Buffer {
 }
 
 /** Feeds `input` to `stream` in pieces of `chunkSize` bytes and collects everything it outputs. */
-export async function runThrough(stream: Transform, input: Uint8Array, chunkSize = 65536): Promise<Buffer> {
+export async function runThrough(stream: Duplex, input: Uint8Array, chunkSize = 65536): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for (let off = 0; off < input.length; off += chunkSize) {
     pieces.push(Buffer.from(input.subarray(off, Math.min(input.length, off + chunkSize))));

@@ -82,3 +82,16 @@ test('a source error reaches the caller of the parallel compressor', async () =>
     /source failed/,
   );
 });
+
+test('decompressing highly compressible data through a pipeline never stalls (regression)', { timeout: 20_000 }, async () => {
+  const { PassThrough, Readable, pipeline } = await import('node:stream');
+  const data = Buffer.concat([Buffer.alloc(8 << 20), Buffer.from('hello wal '.repeat(800_000))]);
+  const packed = await runThrough(createLzopCompressor(), data, 1 << 20);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < packed.length; off += 1 << 20) chunks.push(packed.subarray(off, off + (1 << 20)));
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  pipeline(Readable.from(chunks), createLzopDecompressor('big.lzo'), out, () => undefined);
+  const parts: Buffer[] = [];
+  for await (const c of out) parts.push(c as Buffer);
+  assert.ok(Buffer.concat(parts).equals(data));
+});

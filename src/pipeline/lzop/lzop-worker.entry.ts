@@ -1,5 +1,7 @@
-// Pool worker: one WebAssembly kernel per thread, compressing or decompressing one block per message.
+// Pool worker: one WebAssembly kernel per thread. A compress task frames a batch of blocks into the
+// task's reused output buffer; a decompress task decodes a batch of blocks into one fresh buffer each.
 import { parentPort } from 'node:worker_threads';
+import { encodeBlockHeader } from './block';
 import { lzoKernel, LzoDataError } from './kernel';
 import type { CompressResult, DecompressResult, WorkerTask } from './worker-protocol';
 
@@ -9,17 +11,19 @@ if (port === null) throw new Error('the lzop worker must run in a worker thread'
 port.on('message', (task: WorkerTask) => {
   const kernel = lzoKernel();
   if (task.op === 'compress') {
-    const data = new Uint8Array(task.input, 0, task.length);
-    const { compressed, checksum } = kernel.compressBlock(data, 'adler32');
-    if (compressed.length < task.length) new Uint8Array(task.output).set(compressed);
-    const reply: CompressResult = {
-      op: 'compress',
-      id: task.id,
-      input: task.input,
-      output: task.output,
-      compressedLength: compressed.length,
-      adler32: checksum,
-    };
+    const staging = new Uint8Array(task.output);
+    let inPos = 0;
+    let outPos = 0;
+    for (const length of task.lengths) {
+      const data = new Uint8Array(task.input, inPos, length);
+      const { compressed, checksum } = kernel.compressBlock(data, 'adler32');
+      const payload = compressed.length < length ? compressed : data;
+      outPos = encodeBlockHeader(staging, outPos, length, payload.length, checksum);
+      staging.set(payload, outPos);
+      outPos += payload.length;
+      inPos += length;
+    }
+    const reply: CompressResult = { op: 'compress', id: task.id, input: task.input, output: task.output, outputLength: outPos };
     port.postMessage(reply, [task.input, task.output]);
     return;
   }
@@ -27,24 +31,36 @@ port.on('message', (task: WorkerTask) => {
     op: 'decompress',
     id: task.id,
     input: task.input,
-    output: task.output,
-    code: 0,
-    dataChecksum: 0,
-    compressedChecksum: 0,
+    outputs: [],
+    codes: [],
+    dataChecksums: [],
+    compressedChecksums: [],
   };
-  try {
-    const decoded = kernel.decompressBlock(
-      new Uint8Array(task.input, 0, task.srcLen),
-      task.dstLen,
-      task.dataChecksum,
-      task.compressedChecksum,
-    );
-    new Uint8Array(task.output).set(decoded.data);
-    reply.dataChecksum = decoded.outputChecksum;
-    reply.compressedChecksum = decoded.inputChecksum;
-  } catch (e) {
-    if (!(e instanceof LzoDataError)) throw e;
-    reply.code = e.code;
+  let inPos = 0;
+  for (const spec of task.blocks) {
+    let code = 0;
+    let output = new ArrayBuffer(0);
+    let dataSum = 0;
+    let compressedSum = 0;
+    try {
+      const decoded = kernel.decompressBlock(
+        new Uint8Array(task.input, inPos, spec.srcLen),
+        spec.dstLen,
+        spec.dataChecksum,
+        spec.compressedChecksum,
+      );
+      output = decoded.data.slice().buffer;
+      dataSum = decoded.outputChecksum;
+      compressedSum = decoded.inputChecksum;
+    } catch (e) {
+      if (!(e instanceof LzoDataError)) throw e;
+      code = e.code;
+    }
+    inPos += spec.srcLen;
+    reply.outputs.push(output);
+    reply.codes.push(code);
+    reply.dataChecksums.push(dataSum);
+    reply.compressedChecksums.push(compressedSum);
   }
-  port.postMessage(reply, [task.input, task.output]);
+  port.postMessage(reply, [task.input, ...reply.outputs]);
 });

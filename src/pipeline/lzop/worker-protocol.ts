@@ -1,28 +1,39 @@
-// Messages between the stream side and the pool workers. Buffers travel by transfer and come back with
-// the reply, so a stream keeps reusing the same few ArrayBuffers instead of allocating per block.
+// Messages between the stream side and the pool workers. A task carries a batch of several blocks so the
+// per-message cost (structured clone, wake-ups, promise resolution) is paid once per ~1 MiB. Input buffers
+// travel by transfer and come back with the reply to be reused. Compressed output comes back in a reused
+// buffer too (the main thread copies the few framed bytes out); decoded blocks come back in fresh
+// ArrayBuffers of exactly the block size that the stream hands downstream without copying.
 import type { ChecksumKind } from './kernel';
+
+/** Blocks per task. */
+export const BATCH_BLOCKS = 4;
 
 export interface CompressTask {
   op: 'compress';
   id: number;
-  /** `length` bytes of data at the start. */
+  /** The blocks' data back to back: lengths[i] bytes each (all but the last a full write block). */
   input: ArrayBuffer;
-  length: number;
-  /** Receives the LZO1X stream when it is smaller than the data; at least `length` bytes. */
+  lengths: number[];
+  /** Receives the framed blocks; at least BATCH_OUTPUT_BYTES long. */
   output: ArrayBuffer;
+}
+
+/** Room for the framed blocks of one full batch (every block stored, plus its header). */
+export const BATCH_OUTPUT_BYTES = BATCH_BLOCKS * (256 * 1024 + 12);
+
+export interface DecodeBlockSpec {
+  srcLen: number;
+  dstLen: number;
+  dataChecksum: ChecksumKind | undefined;
+  compressedChecksum: ChecksumKind | undefined;
 }
 
 export interface DecompressTask {
   op: 'decompress';
   id: number;
-  /** `srcLen` bytes of LZO1X stream at the start. */
+  /** The blocks' LZO1X streams back to back (blocks[i].srcLen bytes each). */
   input: ArrayBuffer;
-  srcLen: number;
-  dstLen: number;
-  /** Receives the `dstLen` decoded bytes. */
-  output: ArrayBuffer;
-  dataChecksum: ChecksumKind | undefined;
-  compressedChecksum: ChecksumKind | undefined;
+  blocks: DecodeBlockSpec[];
 }
 
 export type WorkerTask = CompressTask | DecompressTask;
@@ -31,21 +42,21 @@ export interface CompressResult {
   op: 'compress';
   id: number;
   input: ArrayBuffer;
+  /** The framed lzop blocks (block header + payload, stored-block rule applied), back to back. */
   output: ArrayBuffer;
-  /** Bytes of LZO1X stream in `output`; not smaller than the input length means "store raw". */
-  compressedLength: number;
-  adler32: number;
+  outputLength: number;
 }
 
 export interface DecompressResult {
   op: 'decompress';
   id: number;
   input: ArrayBuffer;
-  output: ArrayBuffer;
-  /** 0 on success, else the kernel's negative error code. */
-  code: number;
-  dataChecksum: number;
-  compressedChecksum: number;
+  /** Per block: the decoded bytes (dstLen), or an empty buffer when decoding failed. */
+  outputs: ArrayBuffer[];
+  /** Per block: 0 on success, else the kernel's negative error code. */
+  codes: number[];
+  dataChecksums: number[];
+  compressedChecksums: number[];
 }
 
 export type WorkerResult = CompressResult | DecompressResult;
