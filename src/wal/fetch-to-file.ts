@@ -10,6 +10,7 @@ import type { Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { registerCleanup } from '../util/cleanup';
 import { LocalIoError } from '../util/errors';
+import { isProcessAlive } from '../util/process-alive';
 
 /** PostgreSQL's file mode for the files it restores and reads back. */
 export const PG_FILE_MODE = 0o600;
@@ -19,14 +20,6 @@ function localError(action: string, path: string, err: unknown): LocalIoError {
   return new LocalIoError(`could not ${action} "${path}"`, { detail: `${e.code ?? e.name}: ${e.message}` });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes temp files a killed wal-fetch left beside this destination (their pid is gone). */
 async function sweepDeadTemps(dest: string): Promise<void> {
@@ -40,7 +33,7 @@ async function sweepDeadTemps(dest: string): Promise<void> {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(n.slice(prefix.length).split('.')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await unlink(join(dirname(dest), n)).catch(() => undefined);
+    if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) await unlink(join(dirname(dest), n)).catch(() => undefined);
   }
 }
 

@@ -31,7 +31,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/util/dist-path';
 
 export const DEFAULT_MAJORS: readonly number[] = [12, 15, 18];
 /** Debian's postgresql-15: psql, pgbench and the rest of the client tools used against every major. */
@@ -40,28 +40,9 @@ export const CLIENT_BIN_DIR = '/usr/lib/postgresql/15/bin';
 // ---------------------------------------------------------------------------------------------------------
 // Locations
 
-let cachedRoot: string | undefined;
-
-/** The checkout's root: the nearest ancestor of this module holding the package.json named "wal-e". */
+/** The checkout's root: the nearest ancestor holding the package.json named "wal-e". */
 export function repoRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'wal-e') {
-          cachedRoot = dir;
-          return dir;
-        }
-      } catch {
-        // not the package.json we want; keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the wal-e checkout above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
+  return packageRoot();
 }
 
 function hasServerBinaries(dir: string): boolean {

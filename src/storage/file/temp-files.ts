@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from '../../util/process-alive';
 
 export const TEMP_DIR_NAME = '.wal-e-tmp';
 /** Leftovers of another host's writer are swept only after this long without a write. */
@@ -17,14 +18,6 @@ export function tempPathFor(dir: string, baseName: string): string {
   return join(dir, TEMP_DIR_NAME, `${baseName}.${host}.${process.pid}.${randomBytes(6).toString('hex')}`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes temp files in dir's temp folder whose writer is gone. Never throws. */
 export async function sweepStaleTemps(dir: string): Promise<void> {
@@ -42,7 +35,7 @@ export async function sweepStaleTemps(dir: string): Promise<void> {
     try {
       if (m && m[1] === host) {
         const pid = Number(m[2]);
-        if (pid !== process.pid && !isAlive(pid)) await unlink(p);
+        if (pid !== process.pid && !isProcessAlive(pid)) await unlink(p);
       } else if (now - (await stat(p)).mtimeMs > FOREIGN_STALE_MS) {
         await unlink(p);
       }
