@@ -5,7 +5,7 @@ import { parseStoreLocation, type StoreLocation } from '../storage/location';
 import { UserError } from '../util/errors';
 import { Secret, secretOrUndefined } from '../util/secret';
 import { resolveCredentials, type StoreCredentials } from './credentials';
-import type { Env } from './env';
+import { parseEnvBoolean, type Env } from './env';
 import { PREFIX_ENV_ORDER, choosePrefix, type PrefixCandidate } from './prefix';
 
 /** Global options as the command line gave them (undefined when absent). */
@@ -40,6 +40,8 @@ export interface GpgSettings {
 export interface PgSettings {
   /** WALE_ARCHIVE_WAIT_TIMEOUT (seconds, default 600): how long backup-push waits for its last WAL segment to be archived; 0 = do not wait. */
   readonly archiveWaitTimeoutSeconds: number;
+  /** WALE_BACKUP_FAST_CHECKPOINT=1: an immediate checkpoint at backup start instead of WAL-E's spread one. */
+  readonly fastCheckpoint: boolean;
 }
 
 export interface Config {
@@ -128,7 +130,10 @@ export function buildConfig(flags: GlobalFlags, env: Env): Config {
       passphraseFile: nonEmpty(env.WALE_GPG_PASSPHRASE_FILE),
       gnupgHome: nonEmpty(env.GNUPGHOME),
     }),
-    pg: Object.freeze({ archiveWaitTimeoutSeconds: parseNonNegativeInt('WALE_ARCHIVE_WAIT_TIMEOUT', env.WALE_ARCHIVE_WAIT_TIMEOUT, 600) }),
+    pg: Object.freeze({
+      archiveWaitTimeoutSeconds: parseNonNegativeInt('WALE_ARCHIVE_WAIT_TIMEOUT', env.WALE_ARCHIVE_WAIT_TIMEOUT, 600),
+      fastCheckpoint: parseEnvBoolean(env.WALE_BACKUP_FAST_CHECKPOINT) === true,
+    }),
     terse: flags.terse === true,
     retries: parseRetries(env.WALE_RETRIES),
     debug: isDebug(env),

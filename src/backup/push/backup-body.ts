@@ -1,0 +1,73 @@
+// The part of a backup common to online and offline mode (spec §5.4.3): extended_version.txt first, then
+// every partition of the data directory, uploaded as the walk forms them.
+import { Readable } from 'node:stream';
+import { extendedVersionKey } from '../../layout/backup-name';
+import type { RestoreSpec } from '../../layout/sentinel';
+import { getLogger } from '../../log/logger';
+import { dataDirMembers, emptyRestoreSpec } from '../../pg/data-dir-members';
+import type { Encryption } from '../../pipeline/encryption';
+import type { BlobStore } from '../../storage/blob-store';
+import { localOwnerNames, type OwnerNames } from './owner-names';
+import { partitionsOf, type Partition } from './partitioner';
+import type { RateLimiter } from './rate-limiter';
+import { uploadPartitions, type UploadSummary } from './upload-partitions';
+
+const opLog = getLogger('wal_e.operator.backup');
+const tarLog = getLogger('wal_e.tar_partition');
+
+export interface BodyOptions {
+  store: BlobStore;
+  backupName: string;
+  dataDir: string;
+  versionText: string;
+  online: boolean;
+  poolSize: number;
+  limiter: RateLimiter;
+  encryption: Encryption | undefined;
+}
+
+export interface BodyResult extends UploadSummary {
+  spec: RestoreSpec;
+  owners: OwnerNames;
+}
+
+export async function uploadVersionMetadata(store: BlobStore, backupName: string, versionText: string): Promise<void> {
+  const key = extendedVersionKey(backupName);
+  opLog.info('start upload postgres version metadata', { detail: `Uploading to ${store.url(key)}.` });
+  await store.put(key, Readable.from([Buffer.from(versionText, 'utf8')]), { contentType: 'text/plain' });
+  opLog.info('postgres version metadata upload complete');
+}
+
+export async function uploadBackupBody(o: BodyOptions): Promise<BodyResult> {
+  await uploadVersionMetadata(o.store, o.backupName, o.versionText);
+  const spec = emptyRestoreSpec(o.dataDir);
+  const owners = localOwnerNames();
+  const members = dataDirMembers(o.dataDir, spec, {
+    online: o.online,
+    onVanished: (p) => tarLog.debug('tar member additions skipping an unlinked file', { detail: `Skipping ${p}.` }),
+    onSkippedSpecial: (p) =>
+      tarLog.warning('skipping a file that cannot be archived', {
+        detail: `"${p}" is a socket, FIFO or device file; PostgreSQL does not need it restored.`,
+      }),
+  });
+  const summary = await uploadPartitions(partitionsOf(members), o.poolSize, {
+    store: o.store,
+    backupName: o.backupName,
+    encryption: o.encryption,
+    stream: { limiter: o.limiter, owners },
+  });
+  return { ...summary, spec, owners };
+}
+
+/** One more partition, e.g. backup_label and tablespace_map from the stop call (uploaded after stop). */
+export async function uploadExtraPartition(p: Partition, o: BodyOptions, owners: OwnerNames): Promise<void> {
+  async function* one(): AsyncGenerator<Partition> {
+    yield p;
+  }
+  await uploadPartitions(one(), 1, {
+    store: o.store,
+    backupName: o.backupName,
+    encryption: o.encryption,
+    stream: { limiter: o.limiter, owners },
+  });
+}

@@ -1,0 +1,98 @@
+// The bytes of one partition: each member's header and data, then the end-of-archive blocks. File data is
+// read when the partition is written and is exactly the size recorded for the member (spec §4.4.5): a file
+// that shrank is padded with NULs, one that grew is cut, one that vanished is left out (header included).
+// PostgreSQL's WAL replay repairs all three; the backup neither loops nor aborts over them.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { PartitionMember } from './partitioner';
+import type { OwnerNames } from './owner-names';
+import type { RateLimiter } from './rate-limiter';
+import { encodeTarHeader, endOfArchive, paddingFor } from './tar-header';
+
+export interface PartitionStreamOptions {
+  limiter: RateLimiter;
+  owners: OwnerNames;
+  /** A member's file disappeared before it could be read. */
+  onVanished?: (m: PartitionMember) => void;
+  /** A member's file had a different size when read than when the walk recorded it. */
+  onResized?: (m: PartitionMember, actual: number) => void;
+}
+
+export async function* tarPartition(members: readonly PartitionMember[], opts: PartitionStreamOptions): AsyncGenerator<Buffer> {
+  let written = 0;
+  for (const m of members) {
+    const header = () =>
+      encodeTarHeader({
+        name: m.name,
+        type: m.kind,
+        size: m.kind === 'file' ? m.size : 0,
+        mode: m.mode,
+        uid: m.uid,
+        gid: m.gid,
+        mtime: m.mtimeMs / 1000,
+        linkname: m.linkTarget,
+        uname: opts.owners.user(m.uid),
+        gname: opts.owners.group(m.gid),
+      });
+    if (m.kind !== 'file') {
+      const h = header();
+      written += h.length;
+      yield h;
+      continue;
+    }
+    if (m.content !== undefined) {
+      const h = header();
+      yield h;
+      yield m.content;
+      const pad = Buffer.alloc(paddingFor(m.content.length));
+      yield pad;
+      written += h.length + m.content.length + pad.length;
+      continue;
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(m.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        opts.onVanished?.(m);
+        continue;
+      }
+      throw err;
+    }
+    try {
+      const h = header();
+      yield h;
+      written += h.length;
+      let done = 0;
+      let eof = false;
+      while (done < m.size) {
+        const want = Math.min(opts.limiter.chunkSize, m.size - done);
+        let chunk: Buffer;
+        if (eof) {
+          chunk = Buffer.alloc(want);
+        } else {
+          await opts.limiter.take(want);
+          const buf = Buffer.allocUnsafe(want);
+          const { bytesRead } = await fh.read(buf, 0, want, done);
+          if (bytesRead < want) {
+            eof = true;
+            buf.fill(0, bytesRead);
+          }
+          chunk = buf;
+        }
+        done += chunk.length;
+        written += chunk.length;
+        yield chunk;
+      }
+      if (opts.onResized) {
+        const actual = (await fh.stat()).size;
+        if (actual !== m.size) opts.onResized(m, actual);
+      }
+      const pad = Buffer.alloc(paddingFor(m.size));
+      written += pad.length;
+      yield pad;
+    } finally {
+      await fh.close();
+    }
+  }
+  yield endOfArchive(written);
+}
