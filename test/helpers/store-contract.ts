@@ -62,12 +62,18 @@ export function storeContract(makeStore: () => Promise<BlobStore>): void {
     assert.equal((await readAll(await store.get('wal_005/A.lzo'))).toString(), 'original');
   });
 
-  it('concurrent putIfAbsent of one key: exactly one creates it', async () => {
+  it('concurrent putIfAbsent of one key: exactly one creates it (when the store says it is atomic)', async () => {
     const store = await makeStore();
+    // Asked before the race: a store may learn during it that the server ignores conditional writes.
+    const atomic = store.capabilities.atomicPutIfAbsent;
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => store.putIfAbsent('wal_005/race.lzo', chunksOf(Buffer.from(`writer ${i}`)))),
     );
-    assert.equal(results.filter((r) => r.created).length, 1);
+    const created = results.filter((r) => r.created).length;
+    if (atomic) assert.equal(created, 1);
+    // A store without an atomic conditional write (HEAD, then PUT) may let several writers through,
+    // but at least one, and the object is always one writer's whole content.
+    else assert.ok(created >= 1, `created ${created}`);
     assert.match((await readAll(await store.get('wal_005/race.lzo'))).toString(), /^writer \d$/);
   });
 
@@ -95,6 +101,23 @@ export function storeContract(makeStore: () => Promise<BlobStore>): void {
     for (const k of ['wal_005/a.lzo', 'wal_005/b.lzo', 'wal_005/c.lzo']) await store.put(k, chunksOf(Buffer.from(k)));
     await store.deleteMany(['wal_005/a.lzo', 'wal_005/c.lzo', 'wal_005/never-existed.lzo']);
     assert.deepEqual(await listKeys(store, 'wal_005/'), ['wal_005/b.lzo']);
+  });
+
+  it('lists and deletes more than 1000 keys (pagination and delete batches hidden)', async () => {
+    const store = await makeStore();
+    const n = 1100;
+    const keys = Array.from({ length: n }, (_, i) => `wal_005/${i.toString(16).toUpperCase().padStart(24, '0')}.lzo`);
+    for (let i = 0; i < n; i += 25) {
+      await Promise.all(keys.slice(i, i + 25).map((k) => store.put(k, chunksOf(Buffer.from(k)))));
+    }
+    await store.put('basebackups_005/outside', chunksOf(Buffer.from('x')));
+    const listed = await listKeys(store, 'wal_005/');
+    assert.equal(listed.length, n);
+    assert.deepEqual(listed, [...keys].sort());
+    assert.equal(new Set(listed).size, n, 'no key listed twice across pages');
+    await store.deleteMany(keys);
+    assert.deepEqual(await listKeys(store, 'wal_005/'), []);
+    assert.deepEqual(await listKeys(store, ''), ['basebackups_005/outside']);
   });
 
   it('a put whose body fails leaves no object', async () => {

@@ -4,6 +4,7 @@
 // log line per retry says what is retried and why. SDK adapters plug these numbers and this
 // classification into their SDK's own retry hook (so multipart parts retry per part); clients without
 // one wrap requests in withRetries().
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../../config/config';
 import { getLogger } from '../../log/logger';
 
@@ -16,6 +17,10 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** One request (or one part) may take this long before it is abandoned and retried. */
   readonly requestTimeoutMs: number;
+  /** A connection attempt may take this long. */
+  readonly connectTimeoutMs: number;
+  /** A connection may sit this long without a byte either way (a stalled server) before it is dropped and the request retried. */
+  readonly idleTimeoutMs: number;
   /** A whole operation (all attempts of one request) gives up after this long. */
   readonly deadlineMs: number;
 }
@@ -25,6 +30,9 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 200,
   maxDelayMs: 20_000,
   requestTimeoutMs: 120_000,
+  connectTimeoutMs: 10_000,
+  // boto's socket timeout under WAL-E was 5 s (spec §6.1); 30 s tolerates slow work-alikes.
+  idleTimeoutMs: 30_000,
   deadlineMs: 15 * 60_000,
 };
 
@@ -46,7 +54,11 @@ const RETRYABLE_CODES = new Set([
   'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException',
   'ServerBusy', 'InternalError', 'ServiceUnavailable', 'OperationTimedOut',
+  // S3: a concurrent conditional write to the same key is in progress; AWS asks clients to retry.
+  'ConditionalRequestConflict',
 ]);
+/** Client errors that are worth another attempt despite a 4xx status. */
+const RETRYABLE_CLIENT_CODES = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'ConditionalRequestConflict', 'SlowDown', 'Throttling', 'ThrottlingException']);
 
 export interface Classified {
   readonly retryable: boolean;
@@ -61,7 +73,11 @@ export function classify(err: unknown, status?: number): Classified {
   const code = e?.code ?? (e?.cause as { code?: string } | undefined)?.code ?? e?.name;
   if (httpStatus !== undefined) {
     const reason = `HTTP ${httpStatus}${code && code !== 'Error' ? ` ${code}` : ''}`;
-    return { retryable: RETRYABLE_STATUS.has(httpStatus) || (code !== undefined && RETRYABLE_CODES.has(code) && httpStatus >= 500), reason };
+    const retryable =
+      RETRYABLE_STATUS.has(httpStatus) ||
+      (code !== undefined && RETRYABLE_CODES.has(code) && httpStatus >= 500) ||
+      (code !== undefined && RETRYABLE_CLIENT_CODES.has(code));
+    return { retryable, reason };
   }
   if (code && RETRYABLE_CODES.has(code)) return { retryable: true, reason: code };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return { retryable: true, reason: 'request timed out' };
@@ -69,6 +85,20 @@ export function classify(err: unknown, status?: number): Classified {
     return { retryable: true, reason: e?.message ?? 'connection lost' };
   }
   return { retryable: false, reason: code ?? e?.message ?? String(err) };
+}
+
+const labels = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `fn` with a description of the operation ("PUT s3://b/k") that retry hooks deep inside an SDK
+ * can read with retryLabel() to say what they retry.
+ */
+export function withRetryLabel<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  return labels.run(what, fn);
+}
+
+export function retryLabel(fallback = 'storage request'): string {
+  return labels.getStore() ?? fallback;
 }
 
 export function logRetry(what: string, reason: string, attempt: number, maxAttempts: number, delayMs: number): void {
