@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const all = { startup: 'startup.mjs', lzo: 'lzo/run.mjs' };
+const all = { startup: 'startup.mjs', lzo: 'lzo/run.mjs', wal: 'wal/run.mjs', gpg: 'gpg/run.mjs', stores: 'stores/wal-push.mjs' };
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
 let failed = false;
 for (const n of names) {

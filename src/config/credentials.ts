@@ -95,15 +95,10 @@ function s3Credentials(env: Env, flags: CredentialFlags): S3Settings {
   }
   const region = nonEmpty(env.AWS_REGION);
   const endpoint = nonEmpty(env.WALE_S3_ENDPOINT);
-  if (region === undefined && endpoint === undefined) {
-    throw new UserError('must define one of AWS_REGION or WALE_S3_ENDPOINT', {
-      hint:
-        'AWS users will want to set AWS_REGION, those using alternative S3-compatible systems will want to use ' +
-        'WALE_S3_ENDPOINT.',
-    });
-  }
+  // Neither set: WAL-E refused to start; the S3 adapter discovers the bucket's region instead.
   if (region !== undefined && endpoint !== undefined) {
     getLogger('wal_e.main').warning('WALE_S3_ENDPOINT defined, ignoring AWS_REGION', {
+      detail: 'AWS_REGION is used only as the SigV4 signing region for that endpoint.',
       hint:
         'AWS_REGION is only intended for use with AWS S3, and not interface-compatible use cases supported by ' +
         'WALE_S3_ENDPOINT',

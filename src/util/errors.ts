@@ -88,3 +88,35 @@ export class NotImplementedError extends UserError {
     });
   }
 }
+
+/** One key a multi-object delete could not remove. */
+export interface DeleteFailure {
+  /** The object's full key in its store. */
+  readonly key: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * A multi-object delete that the store answered with per-key errors (spec §5.7). The delete command prints
+ * failuresTsv() on stdout before logging this error, as WAL-E did.
+ */
+export class PartialDeleteError extends CriticalError {
+  constructor(readonly failures: readonly DeleteFailure[]) {
+    super('Some keys were not deleted', {
+      detail: `Failed keys: first ${describe(failures[0]!)}, last ${describe(failures[failures.length - 1]!)}, ${failures.length} total`,
+    });
+  }
+
+  /** WAL-E's table: header row, then key<TAB>code<TAB>message per failure, CRLF line ends. */
+  failuresTsv(): string {
+    const clean = (s: string) => s.replace(/[\r\n]+/g, ' ');
+    return ['key\terror_code\terror_message', ...this.failures.map((f) => `${clean(f.key)}\t${clean(f.code)}\t${clean(f.message)}`)]
+      .map((l) => `${l}\r\n`)
+      .join('');
+  }
+}
+
+function describe(f: DeleteFailure): string {
+  return `${f.key} (${f.code}: ${f.message})`;
+}

@@ -8,7 +8,7 @@ import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { formatRate } from '../log/format';
 import { compressedFile, decompressedObject, digestOf, hashTap } from '../pipeline/wal-codec';
-import type { Encryption } from '../pipeline/encryption';
+import { NoSecretKeyError, type Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { CorruptObjectError, UserError } from '../util/errors';
 
@@ -107,11 +107,17 @@ async function compareWithArchived(
   try {
     archived = await digestOf(await decompressedObject(await store.get(key), key, enc));
   } catch (err) {
-    if (!(err instanceof CorruptObjectError)) throw err;
+    // An archiving host usually holds only the public key, so it cannot read back what it encrypted:
+    // it cannot compare, and re-archiving after a crash must not stall archiving. It uploads over the
+    // object, as WAL-E did.
+    const noKey = err instanceof NoSecretKeyError;
+    if (!noKey && !(err instanceof CorruptObjectError)) throw err;
     // An undecodable object (e.g. a partial write left by WAL-E's non-atomic file store) holds nothing
     // worth keeping; the intact local file replaces it.
     log.warning('replacing an archived WAL file that cannot be decoded', {
-      detail: `"${url}" is corrupt (${err.message}); uploading "${path}" over it.`,
+      detail: noKey
+        ? `"${url}" cannot be compared without the secret key; uploading "${path}" over it, as WAL-E did.`
+        : `"${url}" is corrupt (${(err as Error).message}); uploading "${path}" over it.`,
       structured: { ...structured, state: 'replace' },
     });
     const fh = await openWal(path);

@@ -58,11 +58,13 @@ describe('Config: prefix precedence (spec §1.5)', () => {
 });
 
 describe('Config: credentials (spec §1.6)', () => {
-  it('S3: access key, secret key, then region or endpoint, with WAL-E messages', () => {
+  it('S3: access key then secret key, with WAL-E messages; the region may be left to discovery', () => {
     const p = { s3Prefix: 's3://bucket/p' };
     assert.throws(() => buildConfig(p, {}), /AWS Access Key credential is required but not provided/);
     assert.throws(() => buildConfig(p, { AWS_ACCESS_KEY_ID: 'a' }), /AWS Secret Key credential is required/);
-    assert.throws(() => buildConfig(p, { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }), /must define one of AWS_REGION or WALE_S3_ENDPOINT/);
+    // Neither AWS_REGION nor WALE_S3_ENDPOINT: WAL-E refused; here the adapter discovers the region.
+    const discovered = buildConfig(p, { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' });
+    assert.ok(discovered.credentials.kind === 's3' && discovered.credentials.s3.region === undefined);
     const c = buildConfig({ ...p, awsAccessKeyId: 'FLAGKEY' }, S3_ENV);
     assert.ok(c.credentials.kind === 's3');
     assert.equal(c.credentials.s3.accessKeyId, 'FLAGKEY', 'the flag wins over the environment');

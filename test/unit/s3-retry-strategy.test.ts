@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_RETRY_POLICY } from '../../src/storage/http/retry-policy';
 import { PolicyRetryStrategy } from '../../src/storage/s3/s3-retry-strategy';
-import { PartialDeleteError, toStoreError } from '../../src/storage/s3/s3-errors';
-import { NotFoundError, StoreError } from '../../src/util/errors';
+import { toStoreError } from '../../src/storage/s3/s3-errors';
+import { NotFoundError, PartialDeleteError, StoreError } from '../../src/util/errors';
 
 const sdkError = (status: number | undefined, name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(`${name} happened`), { name, $metadata: status === undefined ? {} : { httpStatusCode: status }, ...extra });

@@ -2,7 +2,7 @@
 // then store.deleteMany in batches of 1000. Deleting is idempotent, so a failed run can simply be repeated.
 import { getLogger } from '../../log/logger';
 import type { BlobStore } from '../../storage/blob-store';
-import { CriticalError, StoreError } from '../../util/errors';
+import { CriticalError, PartialDeleteError, StoreError } from '../../util/errors';
 import type { Plan } from './plan';
 
 const log = getLogger('wal_e.worker.delete');
@@ -30,6 +30,11 @@ async function deleteBatch(store: BlobStore, keys: string[], retries: number): P
       await store.deleteMany(keys);
       return;
     } catch (err) {
+      if (err instanceof PartialDeleteError) {
+        // WAL-E printed the per-key failures as a table on stdout before the error (spec §1.10).
+        process.stdout.write(err.failuresTsv());
+        throw err;
+      }
       const retryable = err instanceof StoreError && err.retryable;
       if (!retryable || attempt >= max) {
         throw new CriticalError('Some keys were not deleted', {

@@ -10,8 +10,8 @@ import { settleWithLimit } from '../../util/pool';
 import type { BlobStore, ObjectInfo, PutIfAbsentResult, PutOptions, PutResult, StoreCapabilities } from '../blob-store';
 import { retryPolicyFor, withRetryLabel, type RetryPolicy } from '../http/retry-policy';
 import { objectName, objectUrl, type StoreLocation } from '../location';
-import { checkedDownload } from '../wabs/checked-download';
-import { pythonUtcDatetimeText } from '../wabs/python-datetime';
+import { checkedDownload } from '../http/checked-download';
+import { pythonUtcDatetimeText } from '../http/python-datetime';
 import { storageFor } from './gs-client';
 import { gsStoreError, isMissingBucket, statusOf } from './gs-errors';
 

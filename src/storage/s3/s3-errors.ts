@@ -1,7 +1,7 @@
 // S3 failures as the CLI's typed errors: "not found" -> NotFoundError (wal-fetch exit 1), everything
 // else -> StoreError with a one-line message that names the request, the HTTP status and S3's error
 // code, and whether another attempt could help. Secrets never appear: SDK messages carry none.
-import { CriticalError, NotFoundError, StoreError, WalEError } from '../../util/errors';
+import { NotFoundError, StoreError, WalEError } from '../../util/errors';
 import { classify } from '../http/retry-policy';
 
 export interface SdkErrorLike {
@@ -80,33 +80,4 @@ export function toStoreError(err: unknown, action: string, url: string): WalEErr
   );
 }
 
-export interface DeleteFailure {
-  /** The object's full S3 key. */
-  readonly key: string;
-  readonly code: string;
-  readonly message: string;
-}
 
-/**
- * A multi-object delete that S3 answered with per-key errors (spec §5.7). The delete command prints
- * failuresTsv() on stdout before logging this error, as WAL-E did.
- */
-export class PartialDeleteError extends CriticalError {
-  constructor(readonly failures: readonly DeleteFailure[]) {
-    super('Some keys were not deleted', {
-      detail: `Failed keys: first ${describe(failures[0]!)}, last ${describe(failures[failures.length - 1]!)}, ${failures.length} total`,
-    });
-  }
-
-  /** WAL-E's table: header row, then key<TAB>code<TAB>message per failure, CRLF line ends. */
-  failuresTsv(): string {
-    const clean = (s: string) => s.replace(/[\r\n]+/g, ' ');
-    return ['key\terror_code\terror_message', ...this.failures.map((f) => `${clean(f.key)}\t${clean(f.code)}\t${clean(f.message)}`)]
-      .map((l) => `${l}\r\n`)
-      .join('');
-  }
-}
-
-function describe(f: DeleteFailure): string {
-  return `${f.key} (${f.code}: ${f.message})`;
-}

@@ -12,7 +12,8 @@ import { retryPolicyFor, withRetryLabel, type RetryPolicy } from '../http/retry-
 import { objectName, objectUrl, type StoreLocation } from '../location';
 import { connectS3, type S3Sdk } from './s3-client';
 import { resumableBody } from './s3-download';
-import { PartialDeleteError, S3RequestError, toStoreError, type DeleteFailure } from './s3-errors';
+import { PartialDeleteError, type DeleteFailure } from '../../util/errors';
+import { S3RequestError, toStoreError } from './s3-errors';
 import { resolveS3Options, type S3Options } from './s3-options';
 import { SourceError, bufferStart, drain, putMultipart, putSingle, type ObjectParams } from './s3-upload';
 

@@ -11,8 +11,8 @@ import type { BlobStore, ObjectInfo, PutIfAbsentResult, PutOptions, PutResult, S
 import { retryPolicyFor, withRetries, type RetryPolicy } from '../http/retry-policy';
 import { objectName, objectUrl, type StoreLocation } from '../location';
 import { BLOCK_SIZE, blocksOf, firstBlock, stageAll } from './block-upload';
-import { checkedDownload } from './checked-download';
-import { pythonUtcDatetimeText } from './python-datetime';
+import { checkedDownload } from '../http/checked-download';
+import { pythonUtcDatetimeText } from '../http/python-datetime';
 import { containerClientFor } from './wabs-client';
 import { azureCode, classifyAzure, statusOf, wabsStoreError } from './wabs-errors';
 
