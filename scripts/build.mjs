@@ -29,6 +29,10 @@ const common = {
   // lazily at run time, so a wal-push to file:// never reads them.
   external: ['@aws-sdk/*', '@smithy/*', '@azure/*', '@google-cloud/*', 'openpgp', 'pg', 'tar-stream'],
   legalComments: 'none',
+  // Less to parse on every start (archive_command starts one process per segment); identifiers keep
+  // their names so error class names stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // ESM output needs require() for the bundled CommonJS dependencies (commander).
   banner: { js: "import { createRequire as __walE_createRequire } from 'node:module'; const require = __walE_createRequire(import.meta.url);" },
 };

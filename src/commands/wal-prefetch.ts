@@ -11,7 +11,7 @@ import type { Config } from '../config/config';
 import { isSegmentName, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { encryptionFor } from '../pipeline/encryption';
-import { decompressedObject } from '../pipeline/wal-codec';
+import { decompressedChunks } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
 import { InvalidArgumentError, NotFoundError } from '../util/errors';
 import { registerCleanup } from '../util/cleanup';
@@ -50,7 +50,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     const fh = await open(tmp, 'wx', PG_FILE_MODE);
     try {
       const body = await store.get(key);
-      for await (const chunk of await decompressedObject(body, key, encryption)) await fh.write(chunk);
+      for await (const chunk of await decompressedChunks(body, key, encryption)) await fh.write(chunk);
       await fh.sync();
     } finally {
       await fh.close();

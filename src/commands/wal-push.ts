@@ -6,15 +6,13 @@ import type { Config } from '../config/config';
 import { isSafeWalFileName, walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { encryptionFor, type Encryption } from '../pipeline/encryption';
-import { digestOf } from '../pipeline/wal-codec';
 import { openStore } from '../storage/open-store';
 import type { BlobStore } from '../storage/blob-store';
 import { InvalidArgumentError, UserError } from '../util/errors';
 import { settleWithLimit } from '../util/pool';
 import { readySegments } from '../wal/lookahead';
-import { PushedRecords } from '../wal/pushed-records';
+import { PushedRecords, fileIdentity, sameFile } from '../wal/pushed-records';
 import { WalFileMissing, pushWalFile } from '../wal/push-file';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const log = getLogger('wal_e.worker.upload');
@@ -69,23 +67,15 @@ export default async function walPush(config: Config, inv: Invocation): Promise<
 async function confirmedAhead(store: BlobStore, records: PushedRecords, path: string, name: string, prefix: string): Promise<boolean> {
   const rec = await records.read(name);
   if (!rec || rec.prefix !== prefix) return false;
-  let local: { sha256: string; size: number };
   try {
-    const fh = await open(path, 'r');
-    try {
-      if ((await fh.stat()).size !== rec.size) return false;
-      local = await digestOf(fh.createReadStream({ autoClose: false }));
-    } finally {
-      await fh.close();
-    }
+    if (!sameFile(await fileIdentity(path), rec.file)) return false;
   } catch {
     return false;
   }
-  if (local.sha256 !== rec.sha256 || local.size !== rec.size) return false;
   const key = walKey(name);
   if ((await store.head(key)) === undefined) return false;
   log.info('WAL file was archived ahead of time', {
-    detail: `"${path}" was uploaded to "${store.url(key)}" by an earlier wal-push; its content is unchanged.`,
+    detail: `"${path}" was uploaded to "${store.url(key)}" by an earlier wal-push; the file is unchanged since.`,
     structured: { action: 'push-wal', key: store.url(key), prefix: store.location.pathPrefix, seg: name, state: 'complete' },
   });
   return true;
@@ -101,9 +91,12 @@ async function pushAhead(
 ): Promise<void> {
   const name = basename(path);
   try {
+    const before = await fileIdentity(path).catch(() => undefined);
     const r = await pushWalFile(store, path, { wantDigest: true, encryption });
-    if (r.digest) {
-      await records.write({ name, size: r.digest.size, sha256: r.digest.sha256, prefix, pushedAt: new Date().toISOString() });
+    const after = await fileIdentity(path).catch(() => undefined);
+    // Only a file that did not change while it was read may vouch for itself later.
+    if (r.digest && before && after && sameFile(before, after) && after.size === r.digest.size) {
+      await records.write({ name, size: r.digest.size, sha256: r.digest.sha256, file: after, prefix, pushedAt: new Date().toISOString() });
     }
   } catch (err) {
     if (err instanceof WalFileMissing) {

@@ -1,9 +1,8 @@
 // Syslog sink (spec §2.3). Node has no AF_UNIX datagram sockets, and journald/rsyslog listen on
 // datagram sockets, so records go through util-linux `logger`, started once on the first record and
-// fed one record per line; the process waits for it to drain before exiting. When no syslog socket
-// exists the sink stays silent, as the issue asks.
+// fed one record per line. When no syslog socket exists the sink stays silent.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 
 export const SYSLOG_FACILITIES: Record<string, number> = {
   kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
@@ -15,9 +14,17 @@ export const SYSLOG_SEVERITY = { DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITIC
 
 const CANDIDATE_SOCKETS = ['/dev/log', '/var/run/log', '/var/run/syslog'];
 
+function isSocket(p: string): boolean {
+  try {
+    return statSync(p).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 export function findSyslogSocket(override?: string): string | undefined {
-  if (override) return existsSync(override) ? override : undefined;
-  return CANDIDATE_SOCKETS.find((p) => existsSync(p));
+  if (override) return isSocket(override) ? override : undefined;
+  return CANDIDATE_SOCKETS.find(isSocket);
 }
 
 export class SyslogSink {
@@ -51,21 +58,17 @@ export class SyslogSink {
     this.child.stdin?.write(`<${pri}>${text.replace(/\n\s*/g, ' ')}\n`);
   }
 
-  /** Resolves once every record has been handed to the syslog socket (bounded wait). */
+  /**
+   * Hands the rest to `logger` and lets it finish on its own: the records sit in its stdin pipe, and
+   * it outlives this process, so archive_command does not wait for syslog.
+   */
   close(): Promise<void> {
     const child = this.child;
-    if (!child || this.failed || child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.once('error', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+    if (child && !this.failed && child.exitCode === null) {
       child.stdin?.end();
-    });
+      child.unref();
+      (child.stdin as { unref?: () => void } | null)?.unref?.();
+    }
+    return Promise.resolve();
   }
 }

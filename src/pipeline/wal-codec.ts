@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createLzopCompressor } from './lzop';
-import { lzopDecodeStream } from './lzop/decompress-iterable';
+import { lzopDecode, lzopDecodeStream } from './lzop/decompress-iterable';
 import type { Encryption } from './encryption';
 
 export interface HashTap {
@@ -45,7 +45,19 @@ export async function compressedFile(fh: FileHandle, enc: Encryption | undefined
   return stages[stages.length - 1] as unknown as Readable;
 }
 
-/** Plain bytes of a stored WAL object: [OpenPGP ->] lzop; errors name the object. */
+/**
+ * Plain bytes of a stored object as the decoder produces them, one lzop block at a time:
+ * [OpenPGP ->] lzop; errors name the object. Iterating this directly avoids a stream's buffering
+ * and re-concatenation of the 16 MiB a WAL segment decodes to.
+ */
+export async function decompressedChunks(body: Readable, objectName: string, enc: Encryption | undefined): Promise<AsyncIterable<Buffer>> {
+  if (!enc) return lzopDecode(body, objectName);
+  const decrypter = await enc.decrypter(objectName);
+  pipeline(body, decrypter, () => undefined);
+  return lzopDecode(decrypter, objectName);
+}
+
+/** The same as a Readable, for consumers that pipe (the tar extractor). */
 export async function decompressedObject(body: Readable, objectName: string, enc: Encryption | undefined): Promise<Readable> {
   if (!enc) return lzopDecodeStream(body, objectName);
   const decrypter = await enc.decrypter(objectName);

@@ -5,7 +5,7 @@ import { unlinkSync } from 'node:fs';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { walKey } from '../layout/wal-names';
-import { decompressedObject } from '../pipeline/wal-codec';
+import { decompressedChunks } from '../pipeline/wal-codec';
 import type { Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { registerCleanup } from '../util/cleanup';
@@ -63,7 +63,7 @@ export async function fetchWalToFile(store: BlobStore, name: string, dest: strin
       throw localError('create a file beside', dest, err);
     }
     let size = 0;
-    for await (const chunk of await decompressedObject(body, key, enc)) {
+    for await (const chunk of await decompressedChunks(body, key, enc)) {
       let off = 0;
       while (off < chunk.length) {
         try {

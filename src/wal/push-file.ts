@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
 import { formatRate } from '../log/format';
-import { compressedFile, decompressedObject, digestOf, hashTap } from '../pipeline/wal-codec';
+import { compressedFile, decompressedChunks, digestOf, hashTap } from '../pipeline/wal-codec';
 import { NoSecretKeyError, type Encryption } from '../pipeline/encryption';
 import type { BlobStore } from '../storage/blob-store';
 import { CorruptObjectError, UserError } from '../util/errors';
@@ -105,7 +105,7 @@ async function compareWithArchived(
   const local = known ?? (await fileDigest(path));
   let archived: { sha256: string; size: number };
   try {
-    archived = await digestOf(await decompressedObject(await store.get(key), key, enc));
+    archived = await digestOf(await decompressedChunks(await store.get(key), key, enc));
   } catch (err) {
     // An archiving host usually holds only the public key, so it cannot read back what it encrypted:
     // it cannot compare, and re-archiving after a crash must not stall archiving. It uploads over the

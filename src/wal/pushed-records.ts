@@ -1,16 +1,36 @@
 // Records of WAL files uploaded ahead of PostgreSQL's request (look-ahead), kept in
-// <wal dir>/.wal-e/pushed/<name>. When PostgreSQL later asks for one of them, a record whose size and
-// sha256 still match the file, plus the object's presence in the store, let wal-push answer 0 without
-// uploading again. The folder is bounded and cleans itself: records are removed once used, once their
+// <wal dir>/.wal-e/pushed/<name>. When PostgreSQL later asks for one of them, a record whose file is
+// still the very file that was uploaded (same inode, size, mtime and ctime: a stat, no re-reading)
+// plus the object's presence in the store let wal-push answer 0 without uploading again. The folder is bounded and cleans itself: records are removed once used, once their
 // segment is no longer waiting (.ready gone) and when old.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** What identifies one version of a file without reading it: any write or rename changes ctime. */
+export interface FileIdentity {
+  readonly ino: string;
+  readonly size: number;
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+}
+
+export async function fileIdentity(path: string): Promise<FileIdentity> {
+  const st = await stat(path, { bigint: true });
+  return { ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+}
+
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
 export interface PushedRecord {
   readonly name: string;
   readonly size: number;
+  /** sha256 of the uploaded bytes, for anyone auditing the record. */
   readonly sha256: string;
+  /** The file as it was uploaded; a record whose file no longer matches is ignored. */
+  readonly file: FileIdentity;
   /** The store prefix the upload went to: a record never vouches for another prefix. */
   readonly prefix: string;
   readonly pushedAt: string;
@@ -29,7 +49,9 @@ export class PushedRecords {
   async read(name: string): Promise<PushedRecord | undefined> {
     try {
       const r = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as PushedRecord;
-      return r.name === name && typeof r.sha256 === 'string' && typeof r.size === 'number' ? r : undefined;
+      return r.name === name && typeof r.sha256 === 'string' && typeof r.size === 'number' && typeof r.file?.ino === 'string'
+        ? r
+        : undefined;
     } catch {
       return undefined;
     }
