@@ -2,6 +2,7 @@
 // starts the server if it is not running, and prints `export VAR=value` lines; calling it again is
 // cheap, so every test file asks for the services it uses and CI's order does not matter.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/dist-path';
 
@@ -14,9 +15,13 @@ export function startService(name: ServiceName, extraEnv: Record<string, string>
   const known = started.get(name);
   if (known) return known;
   const root = packageRoot();
-  const r = spawnSync('bash', [join(root, 'scripts', 'services', `start-${name}.sh`)], {
+  const servicesDir = join(root, '.services');
+  mkdirSync(servicesDir, { recursive: true });
+  // Test files run in parallel: one start at a time per service. `flock -o` keeps the lock out of the
+  // servers the script leaves running.
+  const r = spawnSync('flock', ['-o', join(servicesDir, `${name}.lock`), 'bash', join(root, 'scripts', 'services', `start-${name}.sh`)], {
     cwd: root,
-    env: { ...process.env, SERVICES_DIR: join(root, '.services'), ...extraEnv },
+    env: { ...process.env, SERVICES_DIR: servicesDir, ...extraEnv },
     encoding: 'utf8',
     timeout: 10 * 60_000,
   });

@@ -111,12 +111,23 @@ export function storeContract(makeStore: () => Promise<BlobStore>): void {
       await Promise.all(keys.slice(i, i + 25).map((k) => store.put(k, chunksOf(Buffer.from(k)))));
     }
     await store.put('basebackups_005/outside', chunksOf(Buffer.from('x')));
-    const listed = await listKeys(store, 'wal_005/');
+    // Container listings are eventually consistent on some stores (Swift updates them asynchronously
+    // under load): allow them a bounded time to catch up, then insist on every key.
+    let listed = await listKeys(store, 'wal_005/');
+    for (let waited = 0; listed.length < n && waited < 30_000; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      listed = await listKeys(store, 'wal_005/');
+    }
     assert.equal(listed.length, n);
     assert.deepEqual(listed, [...keys].sort());
     assert.equal(new Set(listed).size, n, 'no key listed twice across pages');
     await store.deleteMany(keys);
-    assert.deepEqual(await listKeys(store, 'wal_005/'), []);
+    let left = await listKeys(store, 'wal_005/');
+    for (let waited = 0; left.length > 0 && waited < 30_000; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = await listKeys(store, 'wal_005/');
+    }
+    assert.deepEqual(left, []);
     assert.deepEqual(await listKeys(store, ''), ['basebackups_005/outside']);
   });
 
