@@ -3,6 +3,7 @@
 import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
 import { fetchBackup } from '../backup/fetch/fetch-backup';
+import { NO_PROGRESS, progressOnStderr } from '../log/progress';
 import { encryptionFor } from '../pipeline/encryption';
 import { openStore } from '../storage/open-store';
 import { UserError } from '../util/errors';
@@ -15,13 +16,20 @@ export default async function backupFetch(config: Config, inv: Invocation): Prom
   }
   const encryption = await encryptionFor(config);
   const store = await openStore(config);
-  await fetchBackup(store, encryption, {
-    dest,
-    query,
-    restoreSpec: inv.options.restoreSpec as string | undefined,
-    blindRestore: inv.options.blindRestore === true,
-    poolSize,
-    retries: config.retries,
-  });
+  const progress = progressOnStderr('backup-fetch');
+  try {
+    await fetchBackup(store, encryption, {
+      dest,
+      query,
+      restoreSpec: inv.options.restoreSpec as string | undefined,
+      blindRestore: inv.options.blindRestore === true,
+      poolSize,
+      retries: config.retries,
+      // Off a terminal there is no line, and no listing of partition sizes for it either.
+      ...(progress === NO_PROGRESS ? {} : { progress }),
+    });
+  } finally {
+    progress.stop();
+  }
   return 0;
 }

@@ -13,6 +13,7 @@ import { formatBackupName, lpadOffset, sentinelKey } from '../layout/backup-name
 import { serializeSentinel, type Sentinel } from '../layout/sentinel';
 import { walKey } from '../layout/wal-names';
 import { getLogger } from '../log/logger';
+import { progressOnStderr, type Progress } from '../log/progress';
 import { uploadBackupBody, uploadExtraPartition, type BodyOptions } from '../backup/push/backup-body';
 import type { Partition, PartitionMember } from '../backup/push/partitioner';
 import { TokenBucket, UNLIMITED, type RateLimiter } from '../backup/push/rate-limiter';
@@ -31,6 +32,15 @@ import { UserError } from '../util/errors';
 const log = getLogger('wal_e.operator.backup');
 
 export default async function backupPush(config: Config, inv: Invocation): Promise<number> {
+  const progress = progressOnStderr('backup-push');
+  try {
+    return await backupPushWith(config, inv, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function backupPushWith(config: Config, inv: Invocation, progress: Progress): Promise<number> {
   const dataDir = await checkDataDir(inv.args[0]!);
   const poolSize = inv.options.poolSize as number;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
@@ -47,6 +57,7 @@ export default async function backupPush(config: Config, inv: Invocation): Promi
     poolSize,
     limiter,
     encryption,
+    progress,
   });
   if (inv.options.whileOffline === true) {
     const start = await offlineStart(dataDir);

@@ -1,12 +1,11 @@
-// Everything restored is on disk before backup-fetch exits 0 (spec §4.6): files are fsynced in batches
-// (concurrently, so the file system can merge journal commits), then the directories holding them.
+// Everything restored is on disk before backup-fetch exits 0 (spec §4.6): each file is fsynced by the
+// extractor through its open handle; the directories whose entries changed are fsynced here at the
+// end (concurrently, so the file system can merge journal commits).
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { LocalIoError } from '../../util/errors';
 import { settleWithLimit } from '../../util/pool';
 
-const BATCH = 512;
 const CONCURRENCY = 16;
 
 export async function fsyncPath(path: string, dir: boolean): Promise<void> {
@@ -27,16 +26,9 @@ async function syncAll(paths: Iterable<string>, dir: boolean): Promise<void> {
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
-/** Collects written paths and syncs them in bounded batches. */
+/** Collects directories whose entries changed and syncs them once. */
 export class SyncBatch {
-  private files: string[] = [];
   private dirs = new Set<string>();
-
-  async addFile(path: string): Promise<void> {
-    this.files.push(path);
-    this.dirs.add(dirname(path));
-    if (this.files.length >= BATCH) await this.flush();
-  }
 
   /** A directory whose entries changed (a new file, directory or link in it). */
   addDir(path: string): void {
@@ -44,11 +36,8 @@ export class SyncBatch {
   }
 
   async flush(): Promise<void> {
-    const files = this.files;
     const dirs = this.dirs;
-    this.files = [];
     this.dirs = new Set();
-    await syncAll(files, false);
     await syncAll(dirs, true);
   }
 }

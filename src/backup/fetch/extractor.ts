@@ -227,6 +227,9 @@ export class SafeExtractor {
       if (owner) await fh.chown(owner.uid, owner.gid);
       const t = mtimeOf(h);
       await fh.utimes(t, t);
+      // Sync through the handle already open (as pgBackRest does): re-opening every file in batches
+      // later cost a third of a restore's time.
+      await fh.sync();
     } catch (err) {
       if (err instanceof Error && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
         throw ioError('write', place.abs, err);
@@ -235,7 +238,7 @@ export class SafeExtractor {
     } finally {
       await fh.close().catch(() => undefined);
     }
-    await this.sync.addFile(place.abs);
+    this.sync.addDir(dirname(place.abs));
     return written;
   }
 

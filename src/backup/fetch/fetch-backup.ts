@@ -4,6 +4,7 @@ import { access, lstat, readFile, realpath, rename, writeFile, open, chown } fro
 import { join, resolve } from 'node:path';
 import { invalidQuery, listCatalog, parseQuery, readSentinel, selectBackups } from '../catalog';
 import { getLogger } from '../../log/logger';
+import type { Progress } from '../../log/progress';
 import type { Encryption } from '../../pipeline/encryption';
 import type { BlobStore } from '../../storage/blob-store';
 import { LocalIoError, UserError } from '../../util/errors';
@@ -24,6 +25,16 @@ export interface FetchRequest {
   readonly blindRestore: boolean;
   readonly poolSize: number;
   readonly retries: number;
+  /** Stored bytes downloaded of the partitions' total (a progress line on a terminal). */
+  readonly progress?: Progress;
+}
+
+/** The partitions' stored sizes, from the listing, as the progress line's total. */
+async function addPartitionSizes(store: BlobStore, partitions: readonly PartitionRef[], progress: Progress): Promise<void> {
+  const keys = new Set(partitions.map((p) => p.key));
+  const dir = partitions[0]!.key.slice(0, partitions[0]!.key.lastIndexOf('/') + 1);
+  for await (const o of store.list(dir)) if (keys.has(o.key)) progress.total(o.size);
+  progress.totalFinal();
 }
 
 async function refuseLiveCluster(dir: string): Promise<void> {
@@ -45,7 +56,9 @@ async function runPool(tasks: readonly ((signal: AbortSignal) => Promise<number>
     while (next < tasks.length && failure === undefined) {
       const task = tasks[next++]!;
       try {
-        total += await task(ctl.signal);
+        // Not `total += await ...`: that reads `total` before the await and loses other workers' sums.
+        const bytes = await task(ctl.signal);
+        total += bytes;
       } catch (err) {
         if (failure === undefined) {
           failure = err;
@@ -115,8 +128,11 @@ export async function fetchBackup(store: BlobStore, encryption: Encryption | und
   await prepareLayout(plan);
   const roots = await resolveRoots(plan, req.blindRestore);
   const extractor = new SafeExtractor(roots);
+  const progress = req.progress;
+  if (progress) await addPartitionSizes(store, partitions, progress);
+  const onBytes = progress ? (n: number) => progress.done(n) : undefined;
   const bytes = await runPool(
-    partitions.map((p) => (signal: AbortSignal) => fetchPartition(store, p, encryption, extractor, req.retries, signal)),
+    partitions.map((p) => (signal: AbortSignal) => fetchPartition(store, p, encryption, extractor, req.retries, signal, onBytes)),
     req.poolSize,
   );
   await extractor.finish();

@@ -1,7 +1,7 @@
 // One partition (returns the bytes of file data it restored): GET -> [OpenPGP] -> lzop -> tar -> safe extractor, streamed end to end (memory stays at
 // a few blocks whatever the partition size; no temp files). A failed download is retried as a whole,
 // a bounded number of times; corrupt data, unsafe members and local errors are never retried.
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { getLogger } from '../../log/logger';
 import type { Encryption } from '../../pipeline/encryption';
 import { decompressedObject } from '../../pipeline/wal-codec';
@@ -61,17 +61,37 @@ export async function extractTarStream(plain: Readable, extractor: SafeExtractor
   }
 }
 
+/** Passes bytes through, reporting how many went by. */
+function byteCounter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+/** The plain tar stream of a stored partition: [count ->] [OpenPGP ->] lzop. */
+async function plainTar(body: Readable, url: string, encryption: Encryption | undefined, onBytes: ((n: number) => void) | undefined): Promise<Readable> {
+  if (!onBytes) return decompressedObject(body, url, encryption);
+  const counter = byteCounter(onBytes);
+  // A failure of either stage destroys both with that error; the decoder reads it from `counter`.
+  pipeline(body, counter, () => undefined);
+  return decompressedObject(counter, url, encryption);
+}
+
 async function extractOnce(
   store: BlobStore,
   part: PartitionRef,
   encryption: Encryption | undefined,
   extractor: SafeExtractor,
   signal: AbortSignal,
+  onBytes: ((n: number) => void) | undefined,
 ): Promise<number> {
   const url = store.url(part.key);
   const body = await store.get(part.key, { signal });
   try {
-    return await extractTarStream(await decompressedObject(body, url, encryption), extractor, url, signal);
+    return await extractTarStream(await plainTar(body, url, encryption, onBytes), extractor, url, signal);
   } finally {
     body.destroy();
   }
@@ -84,6 +104,8 @@ export async function fetchPartition(
   extractor: SafeExtractor,
   retries: number,
   signal: AbortSignal,
+  /** Stored (compressed) bytes downloaded, for the progress line; a retried attempt's bytes are taken back. */
+  onBytes?: (n: number) => void,
 ): Promise<number> {
   log.info('beginning partition download', {
     detail: `The partition being downloaded is ${part.fileName}.`,
@@ -91,10 +113,18 @@ export async function fetchPartition(
   });
   const max = retries === 0 ? 5 : Math.min(retries, 5);
   for (let attempt = 1; ; attempt++) {
+    let counted = 0;
+    const count = onBytes
+      ? (n: number) => {
+          counted += n;
+          onBytes(n);
+        }
+      : undefined;
     try {
-      return await extractOnce(store, part, encryption, extractor, signal);
+      return await extractOnce(store, part, encryption, extractor, signal, count);
     } catch (err) {
       if (signal.aborted || !isRetryable(err) || attempt >= max) throw err;
+      onBytes?.(-counted);
       log.warning('retrying after encountering exception', {
         detail: `Exception information dump: \n${(err as Error).message}`,
         hint: `Attempt ${attempt} of ${max} to download and extract ${part.fileName} failed; the whole partition is fetched again.`,

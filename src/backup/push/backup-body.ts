@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { extendedVersionKey } from '../../layout/backup-name';
 import type { RestoreSpec } from '../../layout/sentinel';
 import { getLogger } from '../../log/logger';
-import { dataDirMembers, emptyRestoreSpec } from '../../pg/data-dir-members';
+import { NO_PROGRESS, type Progress } from '../../log/progress';
+import { dataDirMembers, emptyRestoreSpec, type DataDirMember } from '../../pg/data-dir-members';
 import type { Encryption } from '../../pipeline/encryption';
 import type { BlobStore } from '../../storage/blob-store';
 import { localOwnerNames, type OwnerNames } from './owner-names';
@@ -24,6 +25,8 @@ export interface BodyOptions {
   poolSize: number;
   limiter: RateLimiter;
   encryption: Encryption | undefined;
+  /** File bytes found by the walk and archived so far (a progress line on a terminal). */
+  progress?: Progress;
 }
 
 export interface BodyResult extends UploadSummary {
@@ -50,13 +53,23 @@ export async function uploadBackupBody(o: BodyOptions): Promise<BodyResult> {
         detail: `"${p}" is a socket, FIFO or device file; PostgreSQL does not need it restored.`,
       }),
   });
-  const summary = await uploadPartitions(partitionsOf(members), o.poolSize, {
+  const progress = o.progress ?? NO_PROGRESS;
+  const summary = await uploadPartitions(partitionsOf(counted(members, progress)), o.poolSize, {
     store: o.store,
     backupName: o.backupName,
     encryption: o.encryption,
-    stream: { limiter: o.limiter, owners },
+    stream: { limiter: o.limiter, owners, onBytes: (n) => progress.done(n) },
   });
   return { ...summary, spec, owners };
+}
+
+/** The walk's members, their sizes added to the progress total as they are found. */
+async function* counted(members: AsyncIterable<DataDirMember>, progress: Progress): AsyncGenerator<DataDirMember> {
+  for await (const m of members) {
+    if (m.kind === 'file') progress.total(m.size);
+    yield m;
+  }
+  progress.totalFinal();
 }
 
 /** One more partition, e.g. backup_label and tablespace_map from the stop call (uploaded after stop). */

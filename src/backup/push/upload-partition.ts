@@ -1,7 +1,7 @@
 // One partition on its way to the store: tar -> lzop (worker pool) -> [OpenPGP] -> store.put, streamed with
 // back-pressure, no temporary file (USER-PAINS 6, 17). Log lines as WAL-E's upload worker wrote them
 // (spec §5.4.3 item 6).
-import { Readable, pipeline } from 'node:stream';
+import { pipeline, type Readable, type Writable } from 'node:stream';
 import { partitionKey } from '../../layout/backup-name';
 import { formatRate } from '../../log/format';
 import { getLogger } from '../../log/logger';
@@ -52,22 +52,46 @@ export async function uploadPartition(p: Partition, ctx: UploadContext): Promise
 }
 
 async function storedForm(p: Partition, ctx: UploadContext): Promise<Readable> {
-  const tar = Readable.from(
-    tarPartition(p.members, {
-      ...ctx.stream,
-      onVanished: (m) => tarLog.debug('tar member additions skipping an unlinked file', { detail: `Skipping ${m.path}.` }),
-      onResized: (m, actual) =>
-        tarLog.debug('file size changed while it was archived', {
-          detail: `${m.path}: ${m.size} bytes were recorded and archived; it now has ${actual}. WAL replay restores it.`,
-        }),
-    }),
-    { highWaterMark: 4 },
-  );
-  const stages: NodeJS.ReadWriteStream[] = [createParallelLzopCompressor({})];
-  if (ctx.encryption) stages.push(await ctx.encryption.encrypter());
-  const out = stages[stages.length - 1] as unknown as Readable;
-  pipeline([tar, ...stages] as unknown as [Readable, ...NodeJS.ReadWriteStream[]], (err) => {
-    if (err) out.destroy(err);
+  const chunks = tarPartition(p.members, {
+    ...ctx.stream,
+    reuseReadBuffer: true,
+    onVanished: (m) => tarLog.debug('tar member additions skipping an unlinked file', { detail: `Skipping ${m.path}.` }),
+    onResized: (m, actual) =>
+      tarLog.debug('file size changed while it was archived', {
+        detail: `${m.path}: ${m.size} bytes were recorded and archived; it now has ${actual}. WAL replay restores it.`,
+      }),
   });
+  const lzop = createParallelLzopCompressor({});
+  let out: Readable = lzop;
+  if (ctx.encryption) {
+    const encrypter = await ctx.encryption.encrypter();
+    pipeline(lzop, encrypter, (err) => {
+      if (err) encrypter.destroy(err);
+    });
+    out = encrypter as unknown as Readable;
+  }
+  feed(chunks, lzop).catch((err: unknown) => out.destroy(err as Error));
   return out;
+}
+
+/**
+ * Writes the tar chunks into the compressor one at a time, each only after the previous one was taken
+ * in (copied into a batch), as the reused read buffer requires; a destroyed compressor ends the loop,
+ * which closes the file being read.
+ */
+async function feed(chunks: AsyncIterable<Buffer>, into: Writable): Promise<void> {
+  for await (const chunk of chunks) {
+    await new Promise<void>((resolve, reject) => {
+      // A write in progress when the stream is destroyed never gets its callback: 'close' ends the wait.
+      const closed = (): void => reject(into.errored ?? new Error('the lzop compressor closed before the tar stream ended'));
+      if (into.destroyed) return closed();
+      into.once('close', closed);
+      into.write(chunk, (err) => {
+        into.off('close', closed);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
+  await new Promise<void>((resolve) => into.end(resolve));
 }
