@@ -1,7 +1,7 @@
 // The file:// store (spec §6.5), made safe where WAL-E's was not: every write goes to a temp file in
 // the destination's directory, is fsynced, then renamed (or linked, for put-if-absent) into place and
 // the directory is fsynced, so a reader never sees a partial object and a crash never leaves one.
-import { constants, createReadStream, unlinkSync, type Dirent } from 'node:fs';
+import { constants, unlinkSync, type Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -165,9 +165,9 @@ export class FileStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(this.url(key));
       throw storeError('open', p, err);
     }
-    return createReadStream('', { fd: fh.fd, highWaterMark: 1 << 20, autoClose: true }).on('close', () => {
-      void fh.close().catch(() => undefined);
-    });
+    // The stream owns the handle and closes it once. Closing fh.fd a second time could close a
+    // descriptor another open has reused by then (a file being restored): EBADF, or worse.
+    return fh.createReadStream({ highWaterMark: 1 << 20, autoClose: true });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
