@@ -25,9 +25,11 @@ export interface WaitOptions {
 export function archivedAtOrPast(archived: string, wanted: string): boolean {
   const seg = archived.slice(0, 24);
   if (!/^[0-9A-F]{24}$/.test(seg) || seg.slice(0, 8) !== wanted.slice(0, 8)) return false;
-  // "<seg>" itself, or anything whose segment part is later; "<seg>.partial" or "<seg>.XXXXXXXX.backup"
-  // name files other than the segment, so they only count when their segment is later.
-  return seg > wanted || archived === wanted;
+  // "<seg>" itself, or anything whose segment part is later. "<seg>.partial" is not the segment. The
+  // backup history file "<seg>.XXXXXXXX.backup" is made only after the stop call switched out of <seg>,
+  // and the archiver takes ready files in name order, so once it is archived <seg> is too (it is
+  // pg_stat_archiver's last file right after every backup that started and stopped in <seg>).
+  return seg > wanted || archived === wanted || (seg === wanted && /^[0-9A-F]{24}\.[0-9A-F]{8}\.backup$/.test(archived));
 }
 
 export async function waitForArchived(segment: string, probe: ArchiveProbe, opts: WaitOptions): Promise<'archived' | 'timeout'> {

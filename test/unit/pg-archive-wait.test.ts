@@ -10,6 +10,7 @@ describe('waiting for the stop segment to be archived', () => {
     assert.ok(archivedAtOrPast('000000010000000000000006', SEG));
     assert.ok(!archivedAtOrPast('000000010000000000000004', SEG));
     assert.ok(!archivedAtOrPast(`${SEG}.partial`, SEG), 'a partial file is not the segment');
+    assert.ok(archivedAtOrPast(`${SEG}.00000028.backup`, SEG), 'the backup history file is archived after SEG');
     assert.ok(!archivedAtOrPast('000000010000000000000004.00000028.backup', SEG));
     assert.ok(archivedAtOrPast('000000010000000000000006.00000028.backup', SEG));
     assert.ok(!archivedAtOrPast('000000020000000000000009', SEG), 'another timeline says nothing');
