@@ -2,15 +2,17 @@
 // in WAL-E (spec §4.1, §4.3): lzop output is encrypted on the way out, decrypted before lzop on the way
 // in, and whether to decrypt depends only on the key id being set (objects are never sniffed).
 //
-// Encryption always runs in-process (openpgp). Decryption runs in-process when WALE_GPG_SECRET_KEY_FILE
+// Encryption always runs in-process: for RSA recipients with Node's crypto (native-encrypter.ts), for
+// other keys with openpgp. Decryption runs in-process when WALE_GPG_SECRET_KEY_FILE
 // is set, and otherwise by the user's `gpg -d -q --batch`, so keys held by gpg-agent keep working.
 // gpg is needed only where it is used (WAL-E checked for it up front, spec §1.5): a host given both key
-// files needs no GnuPG at all. openpgp is loaded only when a key id is set. See docs/encryption.md.
+// files needs no GnuPG at all. openpgp is loaded only when a key id is set and the case needs it. See docs/encryption.md.
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/config';
 export { NoSecretKeyError } from './openpgp/decrypt-errors';
 import { gpgDecrypter } from './openpgp/gpg-decrypter';
 import { openPgpDecrypter } from './openpgp/openpgp-decrypter';
+import { nativeEncrypter } from './openpgp/native-encrypter';
 import { openPgpEncrypter } from './openpgp/openpgp-encrypter';
 import { checkPassphraseSettings } from './openpgp/passphrase';
 import { recipientFor } from './openpgp/recipient';
@@ -38,7 +40,10 @@ export async function encryptionFor(config: Config): Promise<Encryption | undefi
   const secretKeys = secretKeyFile !== undefined ? new SecretKeyFile({ ...gpg, secretKeyFile }) : undefined;
   return {
     decryptionMode: secretKeys ? 'key-file' : 'gpg',
-    encrypter: async () => openPgpEncrypter(await recipientFor(gpg)),
+    encrypter: async () => {
+      const recipient = await recipientFor(gpg);
+      return recipient.kind === 'native' ? nativeEncrypter(recipient.rsa) : openPgpEncrypter(recipient);
+    },
     decrypter: async (objectName) => (secretKeys ? openPgpDecrypter(objectName, secretKeys) : gpgDecrypter(objectName)),
   };
 }

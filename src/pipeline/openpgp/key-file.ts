@@ -7,7 +7,7 @@ import { gnupg22Config, loadOpenPgp } from './load-openpgp';
 
 const ARMOR = '-----BEGIN PGP ';
 
-async function readKeyBytes(path: string, variable: string): Promise<Buffer> {
+export async function readKeyBytes(path: string, variable: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
@@ -42,11 +42,4 @@ export async function parseKeys(bytes: Uint8Array, what: string, variable: strin
   } catch (err) {
     throw notKeys(what, variable, (err as Error).message);
   }
-}
-
-export async function readKeyFile(path: string, variable: string, secret: false): Promise<Key[]>;
-export async function readKeyFile(path: string, variable: string, secret: true): Promise<PrivateKey[]>;
-export async function readKeyFile(path: string, variable: string, secret: boolean): Promise<Key[]> {
-  const bytes = await readKeyBytes(path, variable);
-  return secret ? parseKeys(bytes, path, variable, true) : parseKeys(bytes, path, variable, false);
 }

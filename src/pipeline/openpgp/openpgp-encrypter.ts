@@ -6,7 +6,7 @@ import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import type { Recipient } from './recipient';
 import { gnupg22Config, loadOpenPgp } from './load-openpgp';
 
-export async function openPgpEncrypter(recipient: Recipient): Promise<Duplex> {
+export async function openPgpEncrypter(recipient: Extract<Recipient, { kind: 'openpgp' }>): Promise<Duplex> {
   const openpgp = await loadOpenPgp();
   const input = new PassThrough({ highWaterMark: 1 << 20 });
   const message = await openpgp.createMessage({ binary: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>, format: 'binary' });

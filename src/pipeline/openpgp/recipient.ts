@@ -1,19 +1,27 @@
 // Whom a push encrypts to: the key WALE_GPG_KEY_ID names, taken from WALE_GPG_PUBLIC_KEY_FILE, else from
 // WALE_GPG_SECRET_KEY_FILE's public half, else from the user's gpg keyring (`gpg --export`), so an
 // existing WAL-E set-up keeps working unchanged. Within the key, the encryption subkey gpg would pick.
+// The plain RSA case is resolved without openpgp (native-recipient.ts), which a cold wal-push would
+// otherwise spend most of its encryption time loading; everything else goes through openpgp.
 import type { Key, KeyID } from 'openpgp';
 import type { GpgSettings } from '../../config/config';
 import { UserError } from '../../util/errors';
 import { gpgDiagnostics, runGpg } from './gpg-binary';
-import { parseKeys, readKeyFile } from './key-file';
+import { parseKeys, readKeyBytes } from './key-file';
 import { hexMatches, parseKeySpec, userIdMatches, type KeySpec } from './key-spec';
 import { gnupg22Config, loadOpenPgp } from './load-openpgp';
+import type { RsaRecipientKey } from './native-encrypter';
+import { nativeRecipient } from './native-recipient';
+import { dearmor } from './packets';
 
-export interface Recipient {
-  readonly key: Key;
-  /** The (sub)key the session key is encrypted to. */
-  readonly keyId: KeyID;
-}
+export type Recipient =
+  | { readonly kind: 'native'; readonly rsa: RsaRecipientKey }
+  | {
+      readonly kind: 'openpgp';
+      readonly key: Key;
+      /** The (sub)key the session key is encrypted to. */
+      readonly keyId: KeyID;
+    };
 
 // A process resolves its recipient once, however many segments it pushes.
 const cache = new Map<string, Promise<Recipient>>();
@@ -31,21 +39,42 @@ export function recipientFor(gpg: GpgSettings): Promise<Recipient> {
 
 async function resolve(gpg: GpgSettings, keyId: string): Promise<Recipient> {
   if (gpg.publicKeyFile !== undefined) {
-    const keys = await readKeyFile(gpg.publicKeyFile, 'WALE_GPG_PUBLIC_KEY_FILE', false);
+    const bytes = await readKeyBytes(gpg.publicKeyFile, 'WALE_GPG_PUBLIC_KEY_FILE');
+    const native = fast(bytes, keyId);
+    if (native) return native;
+    const keys = await parseKeys(bytes, gpg.publicKeyFile, 'WALE_GPG_PUBLIC_KEY_FILE', false);
     return select(keys, keyId, `WALE_GPG_PUBLIC_KEY_FILE ("${gpg.publicKeyFile}")`);
   }
   if (gpg.secretKeyFile !== undefined) {
-    const keys = await readKeyFile(gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE', true);
+    const bytes = await readKeyBytes(gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE');
+    const native = fast(bytes, keyId);
+    if (native) return native;
+    const keys = await parseKeys(bytes, gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE', true);
     return select(keys.map((k) => k.toPublic()), keyId, `WALE_GPG_SECRET_KEY_FILE ("${gpg.secretKeyFile}")`);
   }
-  return select(await exportFromKeyring(keyId, gpg.gnupgHome), keyId, keyringName(gpg.gnupgHome));
+  const exported = await exportFromKeyring(keyId, gpg.gnupgHome);
+  const native = fast(exported, keyId);
+  if (native) return native;
+  const keys = await parseKeys(exported, keyringName(gpg.gnupgHome), 'gpg --export', false);
+  return select(keys, keyId, keyringName(gpg.gnupgHome));
+}
+
+function fast(bytes: Buffer, keyId: string): Recipient | undefined {
+  let binary: Buffer;
+  try {
+    binary = dearmor(bytes);
+  } catch {
+    return undefined;
+  }
+  const rsa = nativeRecipient(binary, keyId);
+  return rsa ? { kind: 'native', rsa } : undefined;
 }
 
 function keyringName(home: string | undefined): string {
   return `the gpg keyring (${home !== undefined ? `GNUPGHOME=${home}` : '~/.gnupg'})`;
 }
 
-async function exportFromKeyring(keyId: string, home: string | undefined): Promise<Key[]> {
+async function exportFromKeyring(keyId: string, home: string | undefined): Promise<Buffer> {
   const r = await runGpg(['--batch', '--export', '--', keyId]);
   if (r.code !== 0 || r.stdout.length === 0) {
     throw new UserError(`no public key for WALE_GPG_KEY_ID "${keyId}" in ${keyringName(home)}`, {
@@ -53,7 +82,7 @@ async function exportFromKeyring(keyId: string, home: string | undefined): Promi
       hint: 'Import the public key ("gpg --import KEY.asc"), or name a key file with WALE_GPG_PUBLIC_KEY_FILE.',
     });
   }
-  return parseKeys(r.stdout, keyringName(home), 'gpg --export', false);
+  return r.stdout;
 }
 
 function describe(key: Key): string {
@@ -89,7 +118,7 @@ async function select(keys: readonly Key[], keyId: string, source: string): Prom
       : undefined;
     try {
       const enc = await key.getEncryptionKey(forced, new Date(), undefined, config);
-      return { key, keyId: enc.getKeyID() };
+      return { kind: 'openpgp', key, keyId: enc.getKeyID() };
     } catch (err) {
       reasons.push(`${describe(key)}: ${(err as Error).message}`);
     }

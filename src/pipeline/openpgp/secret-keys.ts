@@ -1,21 +1,74 @@
 // The secret keys of WALE_GPG_SECRET_KEY_FILE, unlocked lazily: only the (sub)key an object was encrypted
 // to is unlocked, once per process, because a GnuPG-exported key's S2K costs ~0.1 s per packet.
+// RSA keys as GnuPG exports them are read and used with Node's crypto (nativeSessionKey); openpgp is
+// loaded only for other keys, and to explain failures.
+import type { KeyObject } from 'node:crypto';
 import type { KeyID, PrivateKey } from 'openpgp';
 import type { GpgSettings } from '../../config/config';
 import { UserError } from '../../util/errors';
 import { NoSecretKeyError } from './decrypt-errors';
-import { readKeyFile } from './key-file';
+import { parseKeys, readKeyBytes } from './key-file';
+import { storedRsaKeys, unlockRsa } from './native-secret-keys';
+import { dearmor } from './packets';
 import { readPassphrase } from './passphrase';
+import { pkeskRecipient, rsaSessionKey, type SessionKey } from './rsa-session-key';
 
 export class SecretKeyFile {
+  #bytes: Promise<Buffer> | undefined;
   #keys: Promise<PrivateKey[]> | undefined;
   readonly #unlocked = new Map<string, Promise<PrivateKey>>();
   #passphrase: Promise<string | undefined> | undefined;
 
   constructor(private readonly gpg: GpgSettings & { secretKeyFile: string }) {}
 
+  #native: Promise<ReturnType<typeof storedRsaKeys> | undefined> | undefined;
+  readonly #nativeUnlocked = new Map<string, Promise<{ key: KeyObject; modulusBytes: number } | undefined>>();
+
+  /**
+   * The session key of a message with these PKESK packets, found with Node's crypto; undefined when
+   * that is not possible here (no RSA key in the file for them, a key this code does not read, a
+   * missing or wrong passphrase), and openpgp must take over.
+   */
+  async nativeSessionKey(pkesks: readonly Buffer[]): Promise<SessionKey | undefined> {
+    const stored = await this.prefetch();
+    if (!stored) return undefined;
+    for (const body of pkesks) {
+      const r = pkeskRecipient(body);
+      const k = r && r.algo === 1 ? stored.get(r.keyId) : undefined;
+      if (!k) continue;
+      let p = this.#nativeUnlocked.get(r!.keyId);
+      if (!p) {
+        p = (async () => {
+          const passphrase = k.secret[0] === 0 ? undefined : await (this.#passphrase ??= readPassphrase(this.gpg)).catch(() => undefined);
+          const key = unlockRsa(k, passphrase);
+          return key ? { key, modulusBytes: k.n.length } : undefined;
+        })();
+        this.#nativeUnlocked.set(r!.keyId, p);
+      }
+      const unlocked = await p;
+      if (unlocked) return rsaSessionKey(body, unlocked.key, unlocked.modulusBytes);
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads the key file (and passphrase file) once, early: a decrypter calls this before the object's
+   * bytes arrive, so no file is opened while a fetch is in full flow. Errors surface when used.
+   */
+  prefetch(): Promise<ReturnType<typeof storedRsaKeys> | undefined> {
+    this.#bytes ??= readKeyBytes(this.gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE');
+    this.#bytes.catch(() => undefined);
+    if (this.gpg.passphraseFile !== undefined) {
+      this.#passphrase ??= readPassphrase(this.gpg);
+      this.#passphrase.catch(() => undefined);
+    }
+    this.#native ??= this.#bytes.then((bytes) => storedRsaKeys(dearmor(bytes))).catch(() => undefined);
+    return this.#native;
+  }
+
   private keys(): Promise<PrivateKey[]> {
-    this.#keys ??= readKeyFile(this.gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE', true);
+    this.#bytes ??= readKeyBytes(this.gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE');
+    this.#keys ??= this.#bytes.then((bytes) => parseKeys(bytes, this.gpg.secretKeyFile, 'WALE_GPG_SECRET_KEY_FILE', true));
     return this.#keys;
   }
 
