@@ -20,6 +20,7 @@ import {
   runAsPostgres,
 } from '../helpers/postgres';
 import { STORE_LABELS, openTestStore, type StoreKind } from '../helpers/store-env';
+import { PLAIN_STORE_WAL_PAYLOAD_MD5 } from '../helpers/fixture-manifest';
 
 const STORES: StoreKind[] = ['s3', 's3rver', 'wabs', 'gs', 'swift'];
 const PATH = 'a/b';
@@ -31,27 +32,7 @@ const HEADER =
   'name\tlast_modified\texpanded_size_bytes\twal_segment_backup_start\twal_segment_offset_backup_start\t' +
   'wal_segment_backup_stop\twal_segment_offset_backup_stop';
 
-/** Payload md5 (what `lzop -dc` gives) of every WAL object in the fixture store, from its manifest. */
-const PAYLOAD_MD5: Record<string, string> = {
-  '000000010000000000000001': '470aacde5d2a9638e5c2a6138c051814',
-  '000000010000000000000002': '511df642042126f183e3a4322ed80096',
-  '000000010000000000000003': '5cb330ea50c6da613f47de944d1e2245',
-  '000000010000000000000004': 'bda921212943bff057474005ee853cd9',
-  '000000010000000000000005': 'a0ff96b2b3178393aedff68517bbab05',
-  '000000010000000000000006': '69a15c7291c881a163952e05b3686f28',
-  '000000010000000000000007': 'b954df78a1132e225a7dc165c40e4be1',
-  '000000010000000000000008': 'eff29fe07c421b1029858a64f59efa64',
-  '000000010000000000000009': '84458cb6e124d19e06433e72d767d41d',
-  '00000001000000000000000A': '817a000d5361be35cd92b4c9e0e919ee',
-  '00000001000000000000000B': 'bcc4bd64564c6f9954d8ea91f5dfe437',
-  '00000001000000000000000C': '13656d2b708f970629cc4c7bc1f85f7b',
-  '00000001000000000000000D': '68e5895cc2b8919197bb70ab037f16a9',
-  '00000001000000000000000E': 'cc14bdc67b9def9d822e4a49e1c500b1',
-  '00000001000000000000000F.partial': '3c777ffd27ce45a93b179fa33c0a4b8a',
-  '00000002.history': 'ca4567fad7e9dba719aebb7b4b6d7920',
-  '00000002000000000000000F': '1889cc9c9bb0c25ef5ede521e13726cc',
-  '000000020000000000000010': 'dcb442a526758508f3f99b5149d11505',
-};
+const PAYLOAD_MD5 = PLAIN_STORE_WAL_PAYLOAD_MD5;
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const work = tempDir('stores-fixture');
