@@ -1,8 +1,8 @@
 // Runs the built bin/wal-e as a user would, with a controlled environment.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/util/dist-path';
 
 export interface RunResult {
@@ -70,4 +70,51 @@ export function logMessages(stderr: string): { level: string; msg: string }[] {
     out.push({ level: m[1]!, msg: m[2]! });
   }
   return out;
+}
+
+let loadHook: string | undefined;
+
+/** A module-resolution hook (node --import) that appends every module URL a run loads to a file. */
+function recordLoadsHook(): string {
+  if (loadHook) return loadHook;
+  const dir = mkdtempSync(join(tmpdir(), 'wal-e-load-hook-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  loadHook = join(dir, 'record-loads.mjs');
+  writeFileSync(
+    loadHook,
+    `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(\`
+  import { appendFileSync } from 'node:fs';
+  export async function resolve(specifier, context, next) {
+    const r = await next(specifier, context);
+    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
+    return r;
+  }\`));
+`,
+  );
+  return loadHook;
+}
+
+/** Runs wal-e and also returns every module it loaded (to prove what a command does not import). */
+export async function runWalERecordingLoads(args: string[], opts: RunOptions = {}): Promise<RunResult & { loaded: string[] }> {
+  const hook = recordLoadsHook();
+  const log = join(dirname(hook), `loads-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(log, '');
+  const r = await runWalE(args, {
+    ...opts,
+    nodeArgs: [...(opts.nodeArgs ?? []), '--import', hook],
+    env: { ...opts.env, WALE_TEST_LOAD_LOG: log },
+  });
+  const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  rmSync(log, { force: true });
+  return { ...r, loaded };
+}
+
+/** Every stderr line is a WAL-E log line or its indented DETAIL/HINT/STRUCTURED continuation. */
+export function assertWalEShaped(stderr: string): void {
+  for (const line of stderr.split('\n').filter(Boolean)) {
+    if (!/^(\S+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+MSG: |\s+(DETAIL|HINT|STRUCTURED): )/.test(line)) {
+      throw new Error(`unexpected stderr line: ${line}`);
+    }
+  }
 }

@@ -8,49 +8,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/dist-path';
-import { runWalE } from '../helpers/cli';
+import { runWalERecordingLoads } from '../helpers/cli';
 
 const OPENPGP = /\/node_modules\/openpgp\//;
 const work = mkdtempSync(join(tmpdir(), 'wal-e-enc-lazy-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const hook = join(work, 'record-loads.mjs');
-writeFileSync(
-  hook,
-  `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const r = await next(specifier, context);
-    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
-    return r;
-  }\`));
-`,
-);
 
 async function pushLoads(seg: string, env: Record<string, string>): Promise<string[]> {
-  const log = join(work, `loads-${seg}.txt`);
-  writeFileSync(log, '');
   const wal = join(work, seg);
   writeFileSync(wal, Buffer.alloc(1 << 16, 1));
-  const r = await runWalE(['wal-push', '--pool-size', '1', wal], {
-    nodeArgs: ['--import', hook],
-    env: { WALE_FILE_PREFIX: `file://${join(work, 'store')}`, WALE_TEST_LOAD_LOG: log, ...env },
+  const r = await runWalERecordingLoads(['wal-push', '--pool-size', '1', wal], {
+    env: { WALE_FILE_PREFIX: `file://${join(work, 'store')}`, ...env },
   });
   assert.equal(r.code, 0, r.stderr);
-  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  return r.loaded;
 }
 
 async function fetchLoads(store: string, seg: string, env: Record<string, string>): Promise<string[]> {
-  const log = join(work, `fetch-loads-${seg}-${Object.keys(env).length}.txt`);
-  writeFileSync(log, '');
   const out = join(work, `fetched-${seg}-${Object.keys(env).length}`);
-  const r = await runWalE(['wal-fetch', '--prefetch', '0', seg, out], {
-    nodeArgs: ['--import', hook],
-    env: { WALE_FILE_PREFIX: `file://${store}`, WALE_TEST_LOAD_LOG: log, ...env },
+  const r = await runWalERecordingLoads(['wal-fetch', '--prefetch', '0', seg, out], {
+    env: { WALE_FILE_PREFIX: `file://${store}`, ...env },
   });
   assert.equal(r.code, 0, r.stderr);
-  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  return r.loaded;
 }
 
 describe('openpgp is loaded only when a key id is set', () => {
@@ -99,13 +80,9 @@ describe('openpgp is loaded only when a key id is set', () => {
   });
 
   it('but a wrong passphrase is explained by openpgp (so the checks above can fail)', async () => {
-    const log = join(work, 'fetch-wrong.txt');
-    writeFileSync(log, '');
-    const r = await runWalE(['wal-fetch', '--prefetch', '0', '000000010000000000000004', join(work, 'never')], {
-      nodeArgs: ['--import', hook],
+    const r = await runWalERecordingLoads(['wal-fetch', '--prefetch', '0', '000000010000000000000004', join(work, 'never')], {
       env: {
         WALE_FILE_PREFIX: `file://${join(packageRoot(), 'test', 'fixtures', 'wale-store-gpg-passphrase')}`,
-        WALE_TEST_LOAD_LOG: log,
         WALE_GPG_KEY_ID: '8E7EAABA2CDB423A1BBD9B6B3110A10D29C8CE83',
         WALE_GPG_SECRET_KEY_FILE: join(keys, 'test-key-passphrase.sec.asc'),
         WALE_GPG_PASSPHRASE: 'not it',
@@ -113,6 +90,6 @@ describe('openpgp is loaded only when a key id is set', () => {
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /the passphrase does not unlock the secret key B047DF8748DD51F9/);
-    assert.ok(readFileSync(log, 'utf8').split('\n').some((u) => OPENPGP.test(u)));
+    assert.ok(r.loaded.some((u) => OPENPGP.test(u)));
   });
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/dist-path';
-import { logMessages, runWalE, tempDir } from '../helpers/cli';
+import { assertWalEShaped, logMessages, runWalE, runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startGcsTestServer, type GcsTestServer } from '../helpers/gcs-server';
 
@@ -34,11 +34,6 @@ function walEnv(prefixPath: string, endpoint = server.endpoint, extra: Record<st
   };
 }
 
-function assertWalEShaped(stderr: string): void {
-  for (const line of stderr.split('\n').filter(Boolean)) {
-    assert.match(line, /^(\S+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+MSG: |\s+(DETAIL|HINT|STRUCTURED): )/, `unexpected stderr line: ${line}`);
-  }
-}
 
 /** A WAL-sized file: compressible text with random stretches. */
 function walFile(dir: string, name: string): Buffer {
@@ -178,30 +173,14 @@ describe('wal-e on gs:// (GCS test server)', () => {
   });
 
   it('a gs:// wal-push loads the Google Cloud Storage SDK and no other cloud SDK', async () => {
-    const hook = join(work.path, 'record-loads.mjs');
-    writeFileSync(
-      hook,
-      `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const r = await next(specifier, context);
-    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
-    return r;
-  }\`));
-`,
-    );
-    const log = join(work.path, 'loads.txt');
-    writeFileSync(log, '');
     const cwd = pgWalDir('lazy');
     walFile(join(cwd, 'pg_wal'), '000000010000000000000003');
-    const r = await runWalE(['wal-push', 'pg_wal/000000010000000000000003', '--pool-size', '1'], {
-      nodeArgs: ['--import', hook],
-      env: { ...walEnv(`lazy-${run}/pg`), WALE_TEST_LOAD_LOG: log },
+    const r = await runWalERecordingLoads(['wal-push', 'pg_wal/000000010000000000000003', '--pool-size', '1'], {
+      env: walEnv(`lazy-${run}/pg`),
       cwd,
     });
     assert.equal(r.code, 0, r.stderr);
-    const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const loaded = r.loaded;
     assert.ok(loaded.some((u) => /@google-cloud\/storage/.test(u)), 'the GCS SDK was loaded');
     assert.deepEqual(loaded.filter((u) => /@aws-sdk|@smithy|@azure/.test(u)), []);
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { packageRoot } from '../../src/util/dist-path';
-import { logMessages, runWalE, tempDir } from '../helpers/cli';
+import { assertWalEShaped, logMessages, runWalE, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startService } from '../helpers/services';
 
@@ -35,12 +35,6 @@ function walEnv(prefixPath: string, endpointHostPort: string, extra: Record<stri
 const direct = () => new URL(svc.SWIFT_S3_ENDPOINT!).host;
 const viaProxy = () => `127.0.0.1:${proxy.port}`;
 
-/** Every stderr line is a WAL-E log line or its indented DETAIL/HINT/STRUCTURED continuation. */
-function assertWalEShaped(stderr: string): void {
-  for (const line of stderr.split('\n').filter(Boolean)) {
-    assert.match(line, /^(\S+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+MSG: |\s+(DETAIL|HINT|STRUCTURED): )/, `unexpected stderr line: ${line}`);
-  }
-}
 
 /** A WAL-sized file: compressible text with random stretches, so lzop has real work. */
 function walFile(dir: string, name: string): Buffer {

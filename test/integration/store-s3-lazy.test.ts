@@ -1,42 +1,22 @@
 // The AWS SDK is loaded only by s3:// commands: a file:// wal-push (one process per WAL segment) must
 // not pay for it. A module-resolution hook records what each run loads.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runWalE, tempDir } from '../helpers/cli';
+import { runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { startService } from '../helpers/services';
 
 const AWS_SDK = /@aws-sdk|@smithy/;
 const work = tempDir('s3lazy');
 after(work.remove);
 
-const hook = join(work.path, 'record-loads.mjs');
-writeFileSync(
-  hook,
-  `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const r = await next(specifier, context);
-    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
-    return r;
-  }\`));
-`,
-);
 
 async function walPushLoads(env: Record<string, string>): Promise<{ code: number | null; stderr: string; loaded: string[] }> {
   const cwd = join(work.path, `c-${Math.random().toString(36).slice(2)}`);
   mkdirSync(join(cwd, 'pg_wal', 'archive_status'), { recursive: true });
   writeFileSync(join(cwd, 'pg_wal', '000000010000000000000001'), Buffer.alloc(1024 * 1024, 7));
-  const log = join(cwd, 'loads.txt');
-  writeFileSync(log, '');
-  const r = await runWalE(['wal-push', 'pg_wal/000000010000000000000001', '--pool-size', '1'], {
-    cwd,
-    nodeArgs: ['--import', hook],
-    env: { ...env, WALE_TEST_LOAD_LOG: log },
-  });
-  return { code: r.code, stderr: r.stderr, loaded: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  return runWalERecordingLoads(['wal-push', 'pg_wal/000000010000000000000001', '--pool-size', '1'], { cwd, env });
 }
 
 describe('S3 SDK lazy loading', () => {

@@ -16,7 +16,7 @@ import { StoreError } from '../../src/util/errors';
 import { packageRoot } from '../../src/util/dist-path';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startKeystoneV2, type KeystoneV2 } from '../helpers/keystone-v2';
-import { logMessages, runWalE, tempDir } from '../helpers/cli';
+import { logMessages, runWalE, runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { startService } from '../helpers/services';
 import { chunksOf, readAll, storeContract } from '../helpers/store-contract';
 
@@ -364,27 +364,11 @@ describe('wal-e CLI on swift:// (built binary)', () => {
   });
 
   it('a swift:// run loads no cloud SDK (no pkgcloud, no AWS/Azure/Google libraries)', async () => {
-    const hook = join(work.path, 'record-loads.mjs');
-    writeFileSync(
-      hook,
-      `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const r = await next(specifier, context);
-    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
-    return r;
-  }\`));
-`,
-    );
-    const loadLog = join(work.path, 'loads.txt');
-    writeFileSync(loadLog, '');
-    const r = await runWalE(['wal-fetch', '000000010000000000000001', join(work.path, 'y')], {
-      nodeArgs: ['--import', hook],
-      env: { ...cliEnv(freshPath('lazy')), WALE_TEST_LOAD_LOG: loadLog },
+    const r = await runWalERecordingLoads(['wal-fetch', '000000010000000000000001', join(work.path, 'y')], {
+      env: cliEnv(freshPath('lazy')),
     });
     assert.equal(r.code, 1, r.stderr);
-    const loaded = readFileSync(loadLog, 'utf8').split('\n').filter(Boolean);
+    const loaded = r.loaded;
     assert.ok(loaded.some((u) => u.endsWith('/dist/wal-e.mjs')));
     assert.deepEqual(loaded.filter((u) => /node_modules|pkgcloud|openstack|@aws-sdk|@smithy|@azure|@google-cloud/.test(u)), []);
   });

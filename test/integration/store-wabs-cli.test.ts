@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ContainerClient } from '@azure/storage-blob';
 import { packageRoot } from '../../src/util/dist-path';
-import { logMessages, runWalE, tempDir } from '../helpers/cli';
+import { assertWalEShaped, logMessages, runWalE, runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startService } from '../helpers/services';
 
@@ -34,11 +34,6 @@ function walEnv(prefixPath: string, endpoint = svc.AZURE_STORAGE_BLOB_ENDPOINT!,
   };
 }
 
-function assertWalEShaped(stderr: string): void {
-  for (const line of stderr.split('\n').filter(Boolean)) {
-    assert.match(line, /^(\S+\s+(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+MSG: |\s+(DETAIL|HINT|STRUCTURED): )/, `unexpected stderr line: ${line}`);
-  }
-}
 
 /** A WAL-sized file: compressible text with random stretches. */
 function walFile(dir: string, name: string): Buffer {
@@ -202,30 +197,14 @@ describe('wal-e on wabs:// (Azurite)', () => {
   });
 
   it('a wabs:// wal-push loads the Azure SDK and no other cloud SDK', async () => {
-    const hook = join(work.path, 'record-loads.mjs');
-    writeFileSync(
-      hook,
-      `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const r = await next(specifier, context);
-    appendFileSync(process.env.WALE_TEST_LOAD_LOG, r.url + '\\\\n');
-    return r;
-  }\`));
-`,
-    );
-    const log = join(work.path, 'loads.txt');
-    writeFileSync(log, '');
     const cwd = pgWalDir('lazy');
     walFile(join(cwd, 'pg_wal'), '000000010000000000000003');
-    const r = await runWalE(['wal-push', 'pg_wal/000000010000000000000003', '--pool-size', '1'], {
-      nodeArgs: ['--import', hook],
-      env: { ...walEnv(`lazy-${run}/pg`), WALE_TEST_LOAD_LOG: log },
+    const r = await runWalERecordingLoads(['wal-push', 'pg_wal/000000010000000000000003', '--pool-size', '1'], {
+      env: walEnv(`lazy-${run}/pg`),
       cwd,
     });
     assert.equal(r.code, 0, r.stderr);
-    const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const loaded = r.loaded;
     assert.ok(loaded.some((u) => /@azure\/storage-blob/.test(u)), 'the Azure SDK was loaded');
     assert.deepEqual(loaded.filter((u) => /@aws-sdk|@smithy|@google-cloud|google-auth-library|gaxios/.test(u)), []);
   });
