@@ -4,7 +4,7 @@ import { buildConfig, isDebug, logSettings } from '../config/config';
 import { processEnv } from '../config/env';
 import { COMMAND_IMPLS } from '../commands/registry';
 import { configureLogging, flushLogs, getLogger } from '../log/logger';
-import { installSignalHandlers, runCleanups } from '../util/cleanup';
+import { installSignalHandlers, runCleanups, runShutdownHooks } from '../util/cleanup';
 import { UsageError, WalEError } from '../util/errors';
 import { VERSION } from '../version';
 import { HelpShown, parseCommandLine, usageFor, type Invocation } from './program';
@@ -102,6 +102,9 @@ export async function main(): Promise<void> {
   }
   process.removeListener('beforeExit', stalled);
   runCleanups();
+  // Stop worker threads in order (drain, terminate, wait) rather than letting process.exit tear
+  // down threads that may be inside WebAssembly.
+  await runShutdownHooks();
   await flushLogs();
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);

@@ -34,3 +34,29 @@ export function installSignalHandlers(): void {
     });
   }
 }
+
+const shutdownHooks = new Set<() => Promise<void>>();
+
+/**
+ * An orderly asynchronous stop (worker threads) to run before a normal exit, so that process.exit
+ * never tears down threads that are still busy.
+ */
+export function onShutdown(hook: () => Promise<void>): void {
+  shutdownHooks.add(hook);
+}
+
+/** Runs the shutdown hooks, bounded in time: exiting must never hang. */
+export async function runShutdownHooks(timeoutMs = 5000): Promise<void> {
+  const hooks = [...shutdownHooks];
+  shutdownHooks.clear();
+  if (hooks.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(hooks.map((h) => h())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -3,12 +3,24 @@
 import { parentPort } from 'node:worker_threads';
 import { encodeBlockHeader } from './block';
 import { lzoKernel, LzoDataError } from './kernel';
-import type { CompressResult, DecompressResult, WorkerTask } from './worker-protocol';
+import type { CompressResult, DecompressResult, TaskFailure, WorkerTask } from './worker-protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('the lzop worker must run in a worker thread');
 
+// Every failure is answered, never thrown: an uncaught exception would end this thread (and the whole
+// process under --abort-on-uncaught-exception), and the pool would learn of it only from 'error'/'exit'.
 port.on('message', (task: WorkerTask) => {
+  try {
+    runTask(task);
+  } catch (e) {
+    const failure: TaskFailure = { op: 'failed', id: task.id, message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+    port.postMessage(failure);
+  }
+});
+
+function runTask(task: WorkerTask): void {
+  if (port === null) return;
   const kernel = lzoKernel();
   if (task.op === 'compress') {
     const staging = new Uint8Array(task.output);
@@ -63,4 +75,4 @@ port.on('message', (task: WorkerTask) => {
     reply.compressedChecksums.push(compressedSum);
   }
   port.postMessage(reply, [task.input, ...reply.outputs]);
-});
+}

@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { distPath } from '../../util/dist-path';
-import type { WorkerResult, WorkerTask, WorkerTaskInput } from './worker-protocol';
+import type { WorkerReply, WorkerResult, WorkerTask, WorkerTaskInput } from './worker-protocol';
+import { onShutdown } from '../../util/cleanup';
 
 export const WORKER_FILE = 'pipeline-lzop-lzop-worker.mjs';
 
@@ -13,38 +14,97 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** How long close() lets a worker finish the tasks it holds before terminating it anyway. */
+const DRAIN_TIMEOUT_MS = 2000;
+
 class PoolWorker {
   readonly worker: Worker;
+  /** Tasks whose callers still wait for them. */
   readonly pending = new Map<number, Pending>();
+  /** Tasks posted to the thread and not yet answered (callers may have been told to stop waiting). */
+  private outstanding = 0;
+  private drained: (() => void) | undefined;
+  /** Set once the thread failed, exited or is being closed: it takes no more tasks. */
   dead = false;
+  private exited = false;
+  private readonly exit: Promise<void>;
 
   constructor(file: string, onGone: (w: PoolWorker) => void) {
     this.worker = new Worker(file);
     this.worker.unref();
-    this.worker.on('message', (result: WorkerResult) => {
-      const p = this.pending.get(result.id);
+    this.worker.on('message', (reply: WorkerReply) => {
+      this.outstanding--;
+      if (this.outstanding === 0) {
+        this.worker.unref();
+        this.drained?.();
+      }
+      const p = this.pending.get(reply.id);
       if (p === undefined) return;
-      this.pending.delete(result.id);
-      if (this.pending.size === 0) this.worker.unref();
-      p.resolve(result);
+      this.pending.delete(reply.id);
+      if (reply.op === 'failed') p.reject(new Error(`lzop worker could not run a task: ${reply.message}`));
+      else p.resolve(reply);
     });
     const fail = (error: Error): void => {
-      if (this.dead) return;
+      const wasDead = this.dead;
       this.dead = true;
-      onGone(this);
+      if (!wasDead) onGone(this);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
     };
     this.worker.on('error', (e: Error) => fail(new Error(`lzop worker failed: ${e.message}`, { cause: e })));
-    this.worker.on('exit', (code) => fail(new Error(`lzop worker exited unexpectedly (code ${code})`)));
+    this.worker.on('messageerror', (e: Error) => fail(new Error(`lzop worker reply could not be read: ${e.message}`, { cause: e })));
+    this.exit = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.exited = true;
+        this.outstanding = 0;
+        this.drained?.();
+        fail(new Error(`lzop worker exited unexpectedly (code ${code})`));
+        resolve();
+      });
+    });
   }
 
   run(task: WorkerTask, transfer: ArrayBuffer[]): Promise<WorkerResult> {
     return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.dead) {
+        reject(new Error('lzop worker is gone'));
+        return;
+      }
+      try {
+        this.worker.postMessage(task, transfer);
+      } catch (e) {
+        // Nothing was sent (e.g. a detached buffer in the transfer list): fail this task only.
+        reject(new Error(`lzop task could not be sent to a worker: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      if (this.outstanding++ === 0) this.worker.ref();
       this.pending.set(task.id, { resolve, reject });
-      this.worker.postMessage(task, transfer);
     });
+  }
+
+  /**
+   * Stops the thread once it has answered every task already posted to it (bounded by DRAIN_TIMEOUT_MS),
+   * so it is never terminated in the middle of a task or while posting a reply with transferred buffers.
+   * Callers still waiting are rejected at once with `error`.
+   */
+  async close(error: Error): Promise<void> {
+    this.dead = true;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    if (this.exited) return;
+    if (this.outstanding > 0) {
+      this.worker.ref();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.drained = undefined;
+    if (!this.exited) await this.worker.terminate();
+    await this.exit;
   }
 }
 
@@ -60,11 +120,17 @@ export class LzoWorkerPool {
   /** Runs one task on the least busy worker; `transfer` moves the task's buffers to the worker. */
   run(task: WorkerTaskInput, transfer: ArrayBuffer[]): Promise<WorkerResult> {
     if (this.closed) return Promise.reject(new Error('lzop worker pool is closed'));
-    const worker = this.pick();
+    let worker: PoolWorker;
+    try {
+      worker = this.pick();
+    } catch (e) {
+      return Promise.reject(new Error(`lzop worker could not be started: ${(e as Error).message}`, { cause: e }));
+    }
     return worker.run({ ...task, id: this.nextId++ } as WorkerTask, transfer);
   }
 
   private pick(): PoolWorker {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
     if (this.workers.length < this.size) {
       const w = new PoolWorker(this.workerFile, (gone) => {
         const i = this.workers.indexOf(gone);
@@ -81,12 +147,7 @@ export class LzoWorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     const all = this.workers.splice(0);
-    for (const w of all) {
-      w.dead = true;
-      for (const p of w.pending.values()) p.reject(new Error('lzop worker pool closed with work in flight'));
-      w.pending.clear();
-    }
-    await Promise.all(all.map((w) => w.worker.terminate()));
+    await Promise.all(all.map((w) => w.close(new Error('lzop worker pool closed with work in flight'))));
   }
 }
 
@@ -101,6 +162,7 @@ export function sharedLzoPool(size: number = defaultPoolSize()): LzoWorkerPool {
   let pool = sharedPools.get(size);
   if (pool === undefined) {
     pool = new LzoWorkerPool(size);
+    if (sharedPools.size === 0) onShutdown(closeSharedLzoPools);
     sharedPools.set(size, pool);
   }
   return pool;

@@ -59,7 +59,21 @@ export interface DecompressResult {
   compressedChecksums: number[];
 }
 
+/**
+ * A task the worker could not run (anything but an LZO data error, e.g. memory exhausted). The worker
+ * catches it and stays alive; the pool rejects the task's promise with `message`. Nothing is transferred
+ * back with it: the task's buffers are dropped, never reused.
+ */
+export interface TaskFailure {
+  op: 'failed';
+  id: number;
+  message: string;
+}
+
 export type WorkerResult = CompressResult | DecompressResult;
+
+/** Everything a worker posts. */
+export type WorkerReply = WorkerResult | TaskFailure;
 
 /** A task before the pool gives it an id. */
 export type WorkerTaskInput = Omit<CompressTask, 'id'> | Omit<DecompressTask, 'id'>;
