@@ -12,6 +12,13 @@ const ONES: v128 = i16x8(1, 1, 1, 1, 1, 1, 1, 1);
 const EVEN: v128 = i16x8(255, 255, 255, 255, 255, 255, 255, 255);
 /** Bytes per SIMD round: a multiple of 32 not above 5552 (zlib's NMAX), so no 32-bit lane can overflow. */
 const SIMD_NMAX: usize = 5536;
+/** The same for the 64-byte loop: a multiple of 64 not above 5552. */
+const SIMD_NMAX64: usize = 5504;
+// Pair weights for 64-byte steps: 63, 61, .. 1 over four vectors of pair sums.
+const W0: v128 = i16x8(63, 61, 59, 57, 55, 53, 51, 49);
+const W1: v128 = i16x8(47, 45, 43, 41, 39, 37, 35, 33);
+const W2: v128 = i16x8(31, 29, 27, 25, 23, 21, 19, 17);
+const W3: v128 = i16x8(15, 13, 11, 9, 7, 5, 3, 1);
 
 @inline function hsum(v: v128): u64 {
   return <u64><u32>i32x4.extract_lane(v, 0) + <u64><u32>i32x4.extract_lane(v, 1) +
@@ -23,6 +30,39 @@ export function adler32(seed: u32, ptr: usize, len: usize): u32 {
   let b: u64 = seed >>> 16;
   let p = ptr;
   let remaining = len;
+  // Bulk: 64 bytes per step, the same scheme with pair weights 63, 61, .. 1 (fewer operations per byte:
+  // one running-sum update and one even-byte dot product per 64 bytes instead of per 32).
+  while (remaining >= 64) {
+    const n = remaining < SIMD_NMAX64 ? remaining & ~(<usize>63) : SIMD_NMAX64;
+    remaining -= n;
+    let vs1 = i32x4.splat(0);
+    let vps = i32x4.splat(0);
+    let vs2 = i32x4.splat(0);
+    const stop = p + n;
+    while (p < stop) {
+      const x = v128.load(p);
+      const y = v128.load(p, 16);
+      const z = v128.load(p, 32);
+      const w = v128.load(p, 48);
+      const px = i16x8.extadd_pairwise_i8x16_u(x);
+      const py = i16x8.extadd_pairwise_i8x16_u(y);
+      const pz = i16x8.extadd_pairwise_i8x16_u(z);
+      const pw = i16x8.extadd_pairwise_i8x16_u(w);
+      const even = i16x8.add(
+        i16x8.add(v128.and(x, EVEN), v128.and(y, EVEN)),
+        i16x8.add(v128.and(z, EVEN), v128.and(w, EVEN)),
+      );
+      vps = i32x4.add(vps, vs1);
+      vs1 = i32x4.add(vs1, i32x4.dot_i16x8_s(i16x8.add(i16x8.add(px, py), i16x8.add(pz, pw)), ONES));
+      vs2 = i32x4.add(vs2, i32x4.add(
+        i32x4.add(i32x4.dot_i16x8_s(px, W0), i32x4.dot_i16x8_s(py, W1)),
+        i32x4.add(i32x4.add(i32x4.dot_i16x8_s(pz, W2), i32x4.dot_i16x8_s(pw, W3)), i32x4.dot_i16x8_s(even, ONES)),
+      ));
+      p += 64;
+    }
+    b = (b + a * <u64>n + (hsum(vps) << 6) + hsum(vs2)) % ADLER_MOD;
+    a = (a + hsum(vs1)) % ADLER_MOD;
+  }
   // 32 bytes per step: a grows by the byte sum, b by 32 x the previous a plus the weighted byte sum.
   while (remaining >= 32) {
     let n = remaining < SIMD_NMAX ? remaining & ~(<usize>31) : SIMD_NMAX;

