@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createLzopCompressor } from './lzop';
-import { lzopDecode, lzopDecodeStream } from './lzop/decompress-iterable';
+import { lzopDecodeBorrowed, lzopDecodeStream } from './lzop/decompress-iterable';
 import type { Encryption } from './encryption';
 
 export interface HashTap {
@@ -48,13 +48,15 @@ export async function compressedFile(fh: FileHandle, enc: Encryption | undefined
 /**
  * Plain bytes of a stored object as the decoder produces them, one lzop block at a time:
  * [OpenPGP ->] lzop; errors name the object. Iterating this directly avoids a stream's buffering
- * and re-concatenation of the 16 MiB a WAL segment decodes to.
+ * and re-concatenation of the 16 MiB a WAL segment decodes to. Each chunk is only valid until the
+ * next one is asked for (it may be a view of the decoder's memory): use it up (write it, hash it)
+ * before continuing the loop.
  */
-export async function decompressedChunks(body: Readable, objectName: string, enc: Encryption | undefined): Promise<AsyncIterable<Buffer>> {
-  if (!enc) return lzopDecode(body, objectName);
+export async function decompressedChunks(body: Readable, objectName: string, enc: Encryption | undefined): Promise<AsyncIterable<Uint8Array>> {
+  if (!enc) return lzopDecodeBorrowed(body, objectName);
   const decrypter = await enc.decrypter(objectName);
   pipeline(body, decrypter, () => undefined);
-  return lzopDecode(decrypter, objectName);
+  return lzopDecodeBorrowed(decrypter, objectName);
 }
 
 /** The same as a Readable, for consumers that pipe (the tar extractor). */

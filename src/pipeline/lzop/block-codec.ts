@@ -38,10 +38,32 @@ export function verifyChecksums(
  * every checksum the header asked for. Throws LzopFormatError on any mismatch or LZO data error.
  */
 export function decodeBlock(kernel: LzoKernel, block: LzopBlock): Buffer {
+  return decodeBlockImpl(kernel, block, false) as Buffer;
+}
+
+/**
+ * As decodeBlock, but may return a view of the kernel's memory (or of the input) instead of a copy:
+ * valid only until the next kernel call. For a consumer that writes each block out before it asks
+ * for the next (restoring a WAL file), this saves a 256 KiB allocation and copy per block.
+ */
+export function decodeBlockBorrowed(kernel: LzoKernel, block: LzopBlock): Uint8Array {
+  return decodeBlockImpl(kernel, block, true);
+}
+
+function decodeBlockImpl(kernel: LzoKernel, block: LzopBlock, borrow: boolean): Uint8Array {
   const firstData = block.checksums.data[0]?.kind;
   const firstCompressed = block.checksums.compressed[0]?.kind;
   let out: Buffer;
   if (block.stored) {
+    if (borrow && !block.filter) {
+      verifyChecksums(
+        block.index,
+        block.checksums,
+        (kind) => kernel.checksum(kind, block.payload),
+        (kind) => kernel.checksum(kind, block.payload),
+      );
+      return block.payload;
+    }
     out = Buffer.from(block.payload);
   } else {
     let decoded: ReturnType<LzoKernel['decompressBlock']>;
@@ -52,6 +74,17 @@ export function decodeBlock(kernel: LzoKernel, block: LzopBlock): Buffer {
     } catch (e) {
       if (e instanceof LzoDataError) throw new LzopFormatError(`${e.message} in block ${block.index}`);
       throw e;
+    }
+    // One checksum of each kind at most: the sums came from the decoding pass and nothing else
+    // touches kernel memory before the view is handed out.
+    if (borrow && !block.filter && block.checksums.data.length <= 1 && block.checksums.compressed.length <= 1) {
+      verifyChecksums(
+        block.index,
+        block.checksums,
+        () => decoded.outputChecksum,
+        () => decoded.inputChecksum,
+      );
+      return decoded.data;
     }
     out = Buffer.allocUnsafe(block.dstLen);
     out.set(decoded.data);

@@ -2,7 +2,7 @@
 // memory stays at one block plus one input chunk however well the data compressed, and back-pressure
 // needs no bookkeeping (an async generator cannot run ahead of its reader).
 import { Readable } from 'node:stream';
-import { decodeBlock } from './block-codec';
+import { decodeBlock, decodeBlockBorrowed } from './block-codec';
 import { corruptObject } from './corrupt';
 import { lzoKernel } from './kernel';
 import { LzopReader } from './reader';
@@ -14,6 +14,24 @@ export async function* lzopDecode(source: AsyncIterable<Uint8Array>, objectName:
     for await (const chunk of source) {
       reader.push(chunk as Buffer);
       for (let block = reader.next(); block !== undefined; block = reader.next()) yield decodeBlock(kernel, block);
+    }
+    reader.finish();
+  } catch (err) {
+    throw corruptObject(objectName, err);
+  }
+}
+
+/**
+ * As lzopDecode, but each chunk may be a view of the kernel's memory, valid only until the consumer
+ * asks for the next one: for consumers that write a chunk out completely before asking again.
+ */
+export async function* lzopDecodeBorrowed(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Uint8Array> {
+  const reader = new LzopReader();
+  const kernel = lzoKernel();
+  try {
+    for await (const chunk of source) {
+      reader.push(chunk as Buffer);
+      for (let block = reader.next(); block !== undefined; block = reader.next()) yield decodeBlockBorrowed(kernel, block);
     }
     reader.finish();
   } catch (err) {
