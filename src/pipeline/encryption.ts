@@ -10,13 +10,6 @@
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/config';
 export { NoSecretKeyError } from './openpgp/decrypt-errors';
-import { gpgDecrypter } from './openpgp/gpg-decrypter';
-import { openPgpDecrypter } from './openpgp/openpgp-decrypter';
-import { nativeEncrypter } from './openpgp/native-encrypter';
-import { openPgpEncrypter } from './openpgp/openpgp-encrypter';
-import { checkPassphraseSettings } from './openpgp/passphrase';
-import { recipientFor } from './openpgp/recipient';
-import { SecretKeyFile } from './openpgp/secret-keys';
 
 export interface Encryption {
   /** A stream turning plain (lzop) bytes into the stored ciphertext. */
@@ -31,19 +24,12 @@ export interface Encryption {
   readonly decryptionMode: 'key-file' | 'gpg';
 }
 
-/** The encryption a run must apply, or undefined when no key id is configured. */
+/**
+ * The encryption a run must apply, or undefined when no key id is configured. The implementation is
+ * imported only then: wal-push and wal-fetch without encryption (one process per segment) never load it.
+ */
 export async function encryptionFor(config: Config): Promise<Encryption | undefined> {
-  const gpg = config.gpg;
-  if (gpg.keyId === undefined) return undefined;
-  checkPassphraseSettings(gpg);
-  const secretKeyFile = gpg.secretKeyFile;
-  const secretKeys = secretKeyFile !== undefined ? new SecretKeyFile({ ...gpg, secretKeyFile }) : undefined;
-  return {
-    decryptionMode: secretKeys ? 'key-file' : 'gpg',
-    encrypter: async () => {
-      const recipient = await recipientFor(gpg);
-      return recipient.kind === 'native' ? nativeEncrypter(recipient.rsa) : openPgpEncrypter(recipient);
-    },
-    decrypter: async (objectName) => (secretKeys ? openPgpDecrypter(objectName, secretKeys) : gpgDecrypter(objectName)),
-  };
+  if (config.gpg.keyId === undefined) return undefined;
+  const { createEncryption } = await import('./openpgp/create-encryption');
+  return createEncryption(config.gpg);
 }
