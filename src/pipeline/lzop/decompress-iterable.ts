@@ -4,16 +4,20 @@
 import { Readable } from 'node:stream';
 import { decodeBlock, decodeBlockBorrowed } from './block-codec';
 import { corruptObject } from './corrupt';
-import { lzoKernel } from './kernel';
-import { LzopReader } from './reader';
+import { lzoKernel, type LzoKernel } from './kernel';
+import { LzopReader, type LzopBlock } from './reader';
 
-export async function* lzopDecode(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Buffer> {
+async function* decodeWith<T extends Uint8Array>(
+  source: AsyncIterable<Uint8Array>,
+  objectName: string,
+  decode: (kernel: LzoKernel, block: LzopBlock) => T,
+): AsyncGenerator<T> {
   const reader = new LzopReader();
   const kernel = lzoKernel();
   try {
     for await (const chunk of source) {
       reader.push(chunk as Buffer);
-      for (let block = reader.next(); block !== undefined; block = reader.next()) yield decodeBlock(kernel, block);
+      for (let block = reader.next(); block !== undefined; block = reader.next()) yield decode(kernel, block);
     }
     reader.finish();
   } catch (err) {
@@ -21,22 +25,17 @@ export async function* lzopDecode(source: AsyncIterable<Uint8Array>, objectName:
   }
 }
 
+/** Decoded blocks, each a buffer the consumer owns. */
+export function lzopDecode(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Buffer> {
+  return decodeWith(source, objectName, decodeBlock);
+}
+
 /**
  * As lzopDecode, but each chunk may be a view of the kernel's memory, valid only until the consumer
  * asks for the next one: for consumers that write a chunk out completely before asking again.
  */
-export async function* lzopDecodeBorrowed(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Uint8Array> {
-  const reader = new LzopReader();
-  const kernel = lzoKernel();
-  try {
-    for await (const chunk of source) {
-      reader.push(chunk as Buffer);
-      for (let block = reader.next(); block !== undefined; block = reader.next()) yield decodeBlockBorrowed(kernel, block);
-    }
-    reader.finish();
-  } catch (err) {
-    throw corruptObject(objectName, err);
-  }
+export function lzopDecodeBorrowed(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Uint8Array> {
+  return decodeWith(source, objectName, decodeBlockBorrowed);
 }
 
 export function lzopDecodeStream(source: AsyncIterable<Uint8Array>, objectName: string): Readable {
