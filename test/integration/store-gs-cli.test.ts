@@ -4,14 +4,14 @@
 // trips with the leading "/" in object names, exit codes, faults injected by a proxy, lazy loading.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/dist-path';
 import { assertWalEShaped, logMessages, runWalE, runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startGcsTestServer, type GcsTestServer } from '../helpers/gcs-server';
+import { walFile } from '../helpers/wal-data';
 
 const FIXTURE = join(packageRoot(), 'test', 'fixtures', 'wale-store-plain', 'wal_005');
 const run = Date.now().toString(36);
@@ -35,14 +35,6 @@ function walEnv(prefixPath: string, endpoint = server.endpoint, extra: Record<st
 }
 
 
-/** A WAL-sized file: compressible text with random stretches. */
-function walFile(dir: string, name: string): Buffer {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < 256; i++) parts.push(Buffer.from(`record ${i} `.repeat(200)), randomBytes(i % 3 === 0 ? 32 * 1024 : 1024));
-  const data = Buffer.concat(parts).subarray(0, 16 * 1024 * 1024);
-  writeFileSync(join(dir, name), data);
-  return data;
-}
 
 function pgWalDir(label: string): string {
   const cwd = join(work.path, label);

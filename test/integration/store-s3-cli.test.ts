@@ -4,8 +4,7 @@
 // must end quickly with one clear line.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -13,6 +12,7 @@ import { packageRoot } from '../../src/util/dist-path';
 import { assertWalEShaped, logMessages, runWalE, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startService } from '../helpers/services';
+import { walFile } from '../helpers/wal-data';
 
 const BUCKET = 'wale-s3-cli';
 const FIXTURE = join(packageRoot(), 'test', 'fixtures', 'wale-store-plain', 'wal_005');
@@ -36,14 +36,6 @@ const direct = () => new URL(svc.SWIFT_S3_ENDPOINT!).host;
 const viaProxy = () => `127.0.0.1:${proxy.port}`;
 
 
-/** A WAL-sized file: compressible text with random stretches, so lzop has real work. */
-function walFile(dir: string, name: string): Buffer {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < 256; i++) parts.push(Buffer.from(`record ${i} `.repeat(200)), randomBytes(i % 3 === 0 ? 32 * 1024 : 1024));
-  const data = Buffer.concat(parts).subarray(0, 16 * 1024 * 1024);
-  writeFileSync(join(dir, name), data);
-  return data;
-}
 
 async function objectExists(key: string): Promise<boolean> {
   try {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -13,6 +13,7 @@ import { packageRoot } from '../../src/util/dist-path';
 import { assertWalEShaped, logMessages, runWalE, runWalERecordingLoads, tempDir } from '../helpers/cli';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startService } from '../helpers/services';
+import { walFile } from '../helpers/wal-data';
 
 const FIXTURE = join(packageRoot(), 'test', 'fixtures', 'wale-store-plain', 'wal_005');
 const run = Date.now().toString(36);
@@ -35,14 +36,6 @@ function walEnv(prefixPath: string, endpoint = svc.AZURE_STORAGE_BLOB_ENDPOINT!,
 }
 
 
-/** A WAL-sized file: compressible text with random stretches. */
-function walFile(dir: string, name: string): Buffer {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < 256; i++) parts.push(Buffer.from(`record ${i} `.repeat(200)), randomBytes(i % 3 === 0 ? 32 * 1024 : 1024));
-  const data = Buffer.concat(parts).subarray(0, 16 * 1024 * 1024);
-  writeFileSync(join(dir, name), data);
-  return data;
-}
 
 function pgWalDir(label: string): string {
   const cwd = join(work.path, label);
