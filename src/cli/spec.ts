@@ -102,7 +102,3 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
 ];
-
-export function findCommand(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name);
-}

@@ -15,7 +15,6 @@ export interface PrefixChoice {
   ignored: PrefixCandidate[];
 }
 
-export const PREFIX_OPTION_ORDER = ['--file-prefix', '--gs-prefix', '--s3-prefix', '--wabs-prefix'] as const;
 export const PREFIX_ENV_ORDER = [
   'WALE_FILE_PREFIX',
   'WALE_GS_PREFIX',
