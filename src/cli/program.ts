@@ -89,7 +89,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       });
     } else {
       cmd.action((...received: unknown[]) => {
-        const args = received.slice(0, spec.args.length).filter((a): a is string => typeof a === 'string');
+        // A variadic last positional ("[SEGMENT...]") arrives as an array.
+        const args = received.slice(0, spec.args.length).flat().filter((a): a is string => typeof a === 'string');
         const options = { ...(parent.opts() as Record<string, unknown>), ...cmd.opts() };
         invocation = { command: `${prefix}${spec.name}`, args, options, global: program.opts() };
       });

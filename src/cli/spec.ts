@@ -76,7 +76,8 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'wal-prefetch',
-    args: ['<BASE_DIRECTORY>', '<SEGMENT>'],
+    // Extra segments are wal-e's superset of WAL-E's CLI: wal-fetch starts one process for a batch.
+    args: ['<BASE_DIRECTORY>', '<SEGMENT>', '[SEGMENT...]'],
     help: 'Prefetch WAL',
     options: [],
   },

@@ -1,8 +1,7 @@
 // wal-fetch WAL_SEGMENT WAL_DESTINATION (spec §5.2): promote a prefetched segment or download it, then
-// start background prefetches of the following segments. Exit 0 once DEST is whole, 1 when the archive
+// keep background prefetches of the following segments going. Exit 0 once DEST is whole, 1 when the archive
 // has no such file (every store), 2 for any other failure; DEST never exists after a failure.
-import { spawn } from 'node:child_process';
-import { realpath, rename, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Invocation } from '../cli/program';
 import type { Config } from '../config/config';
@@ -13,9 +12,10 @@ import { openStore } from '../storage/open-store';
 import { InvalidArgumentError, LocalIoError, NotFoundError, StoreError } from '../util/errors';
 import { fetchWalToFile } from '../wal/fetch-to-file';
 import { PrefetchDir } from '../wal/prefetch-dir';
+import { refillWindow } from '../wal/prefetch-window';
+import { promoteIfReady } from '../wal/promote-prefetched';
 
 const log = getLogger('wal_e.worker.base');
-const POLL_MS = 500;
 
 export default async function walFetch(config: Config, inv: Invocation): Promise<number> {
   const [name, dest] = inv.args as [string, string];
@@ -68,58 +68,21 @@ export default async function walFetch(config: Config, inv: Invocation): Promise
   return 0;
 }
 
-/** Renames a complete prefetched file into place, waiting while a running prefetch still grows. */
-async function promoteIfReady(prefetch: PrefetchDir, name: string, dest: string): Promise<boolean> {
-  if (!isSegmentName(name)) return false;
-  let lastBytes = 0;
-  for (;;) {
-    if (await prefetch.isComplete(name)) {
-      try {
-        await rename(prefetch.completePath(name), dest);
-        return true;
-      } catch {
-        return false;
-      }
-    }
-    const p = await prefetch.runningProgress(name);
-    if (!p.exists || p.bytes <= lastBytes) return false;
-    lastBytes = p.bytes;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
 function futureNames(name: string, count: number, segmentSize: number | undefined): string[] {
   return isSegmentName(name) ? nextSegmentNames(name, count, segmentSize) : [];
 }
 
-/** Cleans entries outside the window and starts detached prefetchers for the next segments. */
+/** Cleans entries outside the window and starts a detached prefetcher when the window runs low. */
 async function afterFetch(prefetch: PrefetchDir, name: string, dest: string, count: number): Promise<void> {
   try {
     const size = (await stat(dest)).size;
     const future = futureNames(name, count, segmentSizeFromLength(size));
     await prefetch.clearExcept(future);
-    for (const seg of future) {
-      if (await prefetch.isComplete(seg)) continue;
-      if (!(await prefetch.claim(seg))) continue;
-      startPrefetcher(prefetch.base, seg);
-    }
+    await refillWindow(prefetch, future);
   } catch (err) {
     // Prefetching only saves time; it must never fail the requested segment.
     log.warning('could not start WAL prefetching', { detail: (err as Error).message });
   }
-}
-
-function startPrefetcher(base: string, seg: string): void {
-  const argv = process.argv.slice(2);
-  const at = argv.indexOf('wal-fetch');
-  const globalArgs = at === -1 ? [] : argv.slice(0, at);
-  const child = spawn(process.execPath, [process.argv[1]!, ...globalArgs, 'wal-prefetch', base, seg], {
-    detached: true,
-    stdio: 'ignore',
-    cwd: '/',
-  });
-  child.on('error', () => undefined);
-  child.unref();
 }
 
 /** WAL-E retried wal-fetch downloads on transient errors (spec §6.6); corrupt objects are not retried. */

@@ -16,6 +16,8 @@ export interface ObjectInfo {
 export interface StoreCapabilities {
   /** putIfAbsent is atomic in the store itself (file: link; S3: If-None-Match; ...). */
   readonly atomicPutIfAbsent: boolean;
+  /** Each request waits on the network (not the local disk), so overlapping downloads pays off. */
+  readonly networkRequests: boolean;
 }
 
 export interface PutOptions {

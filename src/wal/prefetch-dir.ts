@@ -1,13 +1,30 @@
 // WAL-E's prefetch folder beside the restore destination (spec §5.3), shared with WAL-E's own
 // wal-fetch/wal-prefetch:
-//   <base>/.wal-e/prefetch/<SEG>              complete segments, ready to promote by rename
-//   <base>/.wal-e/prefetch/running/<SEG>/tmp* a download in progress
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+//   <base>/.wal-e/prefetch/<SEG>                complete segments, ready to promote by rename
+//   <base>/.wal-e/prefetch/running/<SEG>/tmp*   a download in progress
+//   <base>/.wal-e/prefetch/running/<SEG>/owner-<PID>   (wal-e only, empty) the prefetcher holding the
+//       claim, so a waiting wal-fetch can tell a batch prefetcher that has not reached <SEG> yet from a
+//       dead one. WAL-E sums the sizes in running/<SEG>, and an empty file adds nothing.
+import { lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSegmentName } from '../layout/wal-names';
+import { isProcessAlive } from '../util/process-alive';
 
-/** A running download that has not written for this long is taken as dead. */
+/** A running entry that has not changed for this long is taken as dead. */
 const STALE_RUNNING_MS = 60_000;
+const OWNER_PREFIX = 'owner-';
+
+export interface RunningState {
+  exists: boolean;
+  /** Bytes downloaded so far (the sum over the tmp files). */
+  bytes: number;
+  /** A download file exists: the prefetcher has reached this segment. */
+  started: boolean;
+  /** The pid in owner-<PID>, when a wal-e prefetcher holds the claim. */
+  owner: number | undefined;
+  /** Newest change of the folder or its files. */
+  newestMs: number;
+}
 
 export class PrefetchDir {
   readonly prefetch: string;
@@ -34,8 +51,7 @@ export class PrefetchDir {
     }
   }
 
-  /** Total bytes in running/<seg>/ (0 when absent), and the newest write time. */
-  async runningProgress(seg: string): Promise<{ exists: boolean; bytes: number; newestMs: number }> {
+  async runningState(seg: string): Promise<RunningState> {
     const dir = this.runningDir(seg);
     let names: string[];
     let newestMs = 0;
@@ -43,10 +59,18 @@ export class PrefetchDir {
       names = await readdir(dir);
       newestMs = (await stat(dir)).mtimeMs;
     } catch {
-      return { exists: false, bytes: 0, newestMs: 0 };
+      return { exists: false, bytes: 0, started: false, owner: undefined, newestMs: 0 };
     }
     let bytes = 0;
+    let started = false;
+    let owner: number | undefined;
     for (const n of names) {
+      if (n.startsWith(OWNER_PREFIX)) {
+        const pid = Number(n.slice(OWNER_PREFIX.length));
+        if (Number.isInteger(pid) && pid > 0) owner = pid;
+        continue;
+      }
+      started = true;
       try {
         const st = await stat(join(dir, n));
         bytes += st.size;
@@ -55,7 +79,14 @@ export class PrefetchDir {
         // finished and removed meanwhile
       }
     }
-    return { exists: true, bytes, newestMs };
+    return { exists: true, bytes, started, owner, newestMs };
+  }
+
+  /** Whether running/<seg> is held by a prefetcher that may still deliver it. */
+  isLive(s: RunningState): boolean {
+    if (!s.exists) return false;
+    if (s.owner !== undefined && !isProcessAlive(s.owner)) return false;
+    return Date.now() - s.newestMs < STALE_RUNNING_MS;
   }
 
   /**
@@ -70,8 +101,7 @@ export class PrefetchDir {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const p = await this.runningProgress(seg);
-    if (Date.now() - p.newestMs < STALE_RUNNING_MS) return false;
+    if (this.isLive(await this.runningState(seg))) return false;
     // A dead prefetcher's leftovers: take the place over.
     await rm(this.runningDir(seg), { recursive: true, force: true });
     try {
@@ -82,8 +112,36 @@ export class PrefetchDir {
     }
   }
 
+  /** Records which process holds the claim on <seg> (false when the claim is gone). */
+  async setOwner(seg: string, pid: number): Promise<boolean> {
+    try {
+      await writeFile(join(this.runningDir(seg), `${OWNER_PREFIX}${pid}`), '', { mode: 0o600 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async release(seg: string): Promise<void> {
     await rm(this.runningDir(seg), { recursive: true, force: true });
+  }
+
+  /**
+   * Withdraws every claim of `pid` that it has not started downloading, so a stalled prefetcher holds
+   * up no further wal-fetch and the next one claims the segments afresh.
+   */
+  async withdrawUnstarted(pid: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.running);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!isSegmentName(n)) continue;
+      const s = await this.runningState(n);
+      if (s.owner === pid && !s.started) await this.release(n).catch(() => undefined);
+    }
   }
 
   /** Removes every segment-named entry of running/ and prefetch/ not in `keep` (spec §5.2 step 3.5). */

@@ -371,6 +371,159 @@ describe('prefetch', () => {
     assert.equal(existsSync(join(pf, 'running', seg)), false);
   });
 
+  /** running/<SEG> -> the pid in its owner-<PID> file (claims whose owner is recorded). */
+  const owners = (walDir: string): Map<string, number> => {
+    const running = join(prefetchDir(walDir), 'running');
+    const out = new Map<string, number>();
+    for (const seg of existsSync(running) ? readdirSync(running) : []) {
+      for (const f of readdirSync(join(running, seg), { withFileTypes: false }) as string[]) {
+        if (f.startsWith('owner-')) out.set(seg, Number(f.slice('owner-'.length)));
+      }
+    }
+    return out;
+  };
+  const seg = (n: number) => `00000001000000000000000${n.toString(16).toUpperCase()}`;
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => seg(from + i));
+  /** The one prefetcher the last wal-fetch started, stopped before it gets far (SIGCONT resumes it). */
+  const stopPrefetcher = (walDir: string): number => {
+    const pids = new Set(owners(walDir).values());
+    assert.equal(pids.size, 1, `one prefetcher process holds the claims (${[...pids].join(', ')})`);
+    const pid = [...pids][0]!;
+    process.kill(pid, 'SIGSTOP');
+    return pid;
+  };
+  const entries = (walDir: string, segs: string[]) =>
+    segs.filter((s) => existsSync(join(prefetchDir(walDir), s)) || existsSync(join(prefetchDir(walDir), 'running', s)));
+  const gone = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+
+  it('one process prefetches the whole window; the window is refilled in batches; each segment promotes', async () => {
+    const { env, walDir, dest } = setup();
+    const r = await runWalE(['wal-fetch', '--prefetch', '8', seg(2), dest], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const first = stopPrefetcher(walDir);
+    assert.deepEqual(entries(walDir, range(3, 0xa)), range(3, 0xa), 'all 8 segments claimed or done');
+    process.kill(first, 'SIGCONT');
+    await waitFor(() => range(3, 0xa).every((s) => existsSync(join(prefetchDir(walDir), s))), 20_000, 'the batch');
+    await waitFor(() => gone(first), 20_000, 'the prefetcher to exit');
+    assert.deepEqual(readdirSync(join(prefetchDir(walDir), 'running')), []);
+
+    // 03..05: more than half of the window is ahead, so no new process is started.
+    for (const n of [3, 4, 5]) {
+      const p = await runWalE(['wal-fetch', '--prefetch', '8', seg(n), dest], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.deepEqual(logMessages(p.stderr).map((m) => m.msg), ['promoted prefetched wal segment']);
+      assert.equal(md5(readFileSync(dest)), FIXTURE_PAYLOAD_MD5[seg(n)]);
+      assert.deepEqual(owners(walDir), new Map(), `no prefetcher after ${seg(n)}`);
+      assert.deepEqual(readdirSync(join(prefetchDir(walDir), 'running')), []);
+    }
+    // 06: only 07..0A are ahead (half of 8): one new process claims the missing part, 0B..0E.
+    const p6 = await runWalE(['wal-fetch', '--prefetch', '8', seg(6), dest], { env });
+    assert.equal(p6.code, 0, p6.stderr);
+    assert.deepEqual(logMessages(p6.stderr).map((m) => m.msg), ['promoted prefetched wal segment']);
+    const second = stopPrefetcher(walDir);
+    assert.notEqual(second, first);
+    assert.deepEqual(entries(walDir, range(0xb, 0xe)), range(0xb, 0xe));
+    process.kill(second, 'SIGCONT');
+    for (let n = 7; n <= 0xe; n++) {
+      const p = await runWalE(['wal-fetch', '--prefetch', '8', seg(n), dest], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.deepEqual(logMessages(p.stderr).map((m) => m.msg), ['promoted prefetched wal segment'], seg(n));
+      assert.equal(md5(readFileSync(dest)), FIXTURE_PAYLOAD_MD5[seg(n)]);
+    }
+  });
+
+  it('wal-fetch arriving before the batch prefetcher reached its segment waits for it', async () => {
+    const { env, walDir, dest } = setup();
+    assert.equal((await runWalE(['wal-fetch', '--prefetch', '4', seg(2), dest], { env })).code, 0);
+    const pid = stopPrefetcher(walDir);
+    // 06 is last in the batch: certainly not started while the prefetcher is stopped.
+    assert.ok(owners(walDir).has(seg(6)));
+    let done = false;
+    const waiting = runWalE(['wal-fetch', '--prefetch', '4', seg(6), `${dest}-6`], { env }).finally(() => {
+      done = true;
+    });
+    await sleep(1500);
+    assert.equal(done, false, 'wal-fetch waits for the live prefetcher');
+    assert.equal(existsSync(`${dest}-6`), false);
+    process.kill(pid, 'SIGCONT');
+    const r = await waiting;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(logMessages(r.stderr).map((m) => m.msg), ['promoted prefetched wal segment'], 'not downloaded twice');
+    assert.equal(md5(readFileSync(`${dest}-6`)), FIXTURE_PAYLOAD_MD5[seg(6)]);
+  });
+
+  it('a batch prefetcher killed with kill -9 holds wal-fetch up no longer than a check', async () => {
+    const { env, walDir, dest } = setup();
+    assert.equal((await runWalE(['wal-fetch', '--prefetch', '8', seg(2), dest], { env })).code, 0);
+    const pid = stopPrefetcher(walDir);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => gone(pid), 5000, 'the prefetcher to die');
+    const t0 = Date.now();
+    const r = await runWalE(['wal-fetch', '--prefetch', '8', seg(3), dest], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+    assert.ok(logMessages(r.stderr).some((m) => m.msg === 'begin wal restore'), 'downloaded by wal-fetch itself');
+    assert.equal(md5(readFileSync(dest)), FIXTURE_PAYLOAD_MD5[seg(3)]);
+    // The dead claims were taken over by a new prefetcher: whole files only.
+    await waitFor(() => range(4, 0xb).every((s) => existsSync(join(prefetchDir(walDir), s))), 20_000, 'the new batch');
+    for (const s of range(4, 0xb)) assert.equal(md5(readFileSync(join(prefetchDir(walDir), s))), FIXTURE_PAYLOAD_MD5[s], s);
+    await waitFor(() => readdirSync(join(prefetchDir(walDir), 'running')).length === 0, 20_000, 'running/ to empty');
+  });
+
+  it('a stalled batch prefetcher holds wal-fetch up only for the bound, then gives its claims back', async () => {
+    const { env, walDir, dest } = setup();
+    assert.equal((await runWalE(['wal-fetch', '--prefetch', '4', seg(2), dest], { env })).code, 0);
+    const pid = stopPrefetcher(walDir);
+    try {
+      const t0 = Date.now();
+      const r = await runWalE(['wal-fetch', '--prefetch', '4', seg(5), dest], { env });
+      const took = Date.now() - t0;
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(took >= 4000 && took < 15_000, `took ${took} ms`);
+      assert.ok(logMessages(r.stderr).some((m) => m.msg === 'begin wal restore'));
+      assert.equal(md5(readFileSync(dest)), FIXTURE_PAYLOAD_MD5[seg(5)]);
+      assert.ok(![...owners(walDir).values()].includes(pid), 'the stalled prefetcher\'s claims were withdrawn');
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('wal-prefetch BASE SEG by hand works as WAL-E\'s; more segments are taken in order', async () => {
+    const { env, walDir } = setup();
+    const pf = prefetchDir(walDir);
+    const one = await runWalE(['wal-prefetch', walDir, seg(4)], { env });
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(readdirSync(pf).sort(), [seg(4), 'running']);
+    assert.deepEqual(readdirSync(join(pf, 'running')), []);
+    assert.equal(md5(readFileSync(join(pf, seg(4)))), FIXTURE_PAYLOAD_MD5[seg(4)]);
+
+    const miss = await runWalE(['wal-prefetch', walDir, '000000010000000000000010'], { env });
+    assert.equal(miss.code, 1);
+    assert.match(miss.stderr, /^Failed to prefetch 000000010000000000000010$/m);
+    assert.deepEqual(readdirSync(pf).sort(), [seg(4), 'running']);
+    assert.deepEqual(readdirSync(join(pf, 'running')), []);
+
+    const bad = await runWalE(['wal-prefetch', walDir, 'nope'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /MSG: invalid WAL segment name/);
+
+    // A batch stops at the first segment the archive lacks and gives the rest back.
+    const batch = await runWalE(['wal-prefetch', walDir, seg(0xd), seg(0xe), '00000001000000000000000F', '000000010000000000000010'], { env });
+    assert.equal(batch.code, 1, batch.stderr);
+    assert.match(batch.stderr, /^Failed to prefetch 00000001000000000000000F$/m);
+    assert.doesNotMatch(batch.stderr, /000000010000000000000010/);
+    assert.deepEqual(readdirSync(pf).sort(), [seg(4), seg(0xd), seg(0xe), 'running']);
+    assert.deepEqual(readdirSync(join(pf, 'running')), []);
+    for (const s of [seg(0xd), seg(0xe)]) assert.equal(md5(readFileSync(join(pf, s))), FIXTURE_PAYLOAD_MD5[s]);
+  });
+
   it('a failed prefetch leaves nothing behind; a .history fetch starts none and clears the cache', async () => {
     const { env, walDir, dest } = setup();
     const pf = prefetchDir(walDir);

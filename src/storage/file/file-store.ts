@@ -74,7 +74,7 @@ function storeError(action: string, path: string, err: unknown): StoreError {
 }
 
 export class FileStore implements BlobStore {
-  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true };
+  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true, networkRequests: false };
   private readonly root: string;
 
   constructor(readonly location: StoreLocation) {

@@ -52,7 +52,7 @@ async function* continued(first: Buffer, rest: AsyncIterator<Uint8Array>): Async
 }
 
 export class GsStore implements BlobStore {
-  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true };
+  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true, networkRequests: true };
 
   constructor(
     readonly location: StoreLocation,

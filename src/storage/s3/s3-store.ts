@@ -48,7 +48,8 @@ export class S3Store implements BlobStore {
   }
 
   get capabilities(): StoreCapabilities {
-    return { atomicPutIfAbsent: this.conditionalPut === 'enforced' || (this.conditionalPut === 'unknown' && !this.options.customEndpoint) };
+    const atomicPutIfAbsent = this.conditionalPut === 'enforced' || (this.conditionalPut === 'unknown' && !this.options.customEndpoint);
+    return { atomicPutIfAbsent, networkRequests: true };
   }
 
   url(key: string): string {

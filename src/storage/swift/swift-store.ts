@@ -65,7 +65,7 @@ const unquote = (etag: string | null): string => (etag ?? '').replace(/^"|"$/g, 
 
 export class SwiftStore implements BlobStore {
   /** Swift honours If-None-Match: * but two PUTs racing past the check can both succeed (last one wins). */
-  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: false };
+  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: false, networkRequests: true };
   private readonly root: string;
   private readonly options: SwiftStoreOptions;
   private bulkLimit: Promise<number | undefined> | undefined;

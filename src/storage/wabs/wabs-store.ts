@@ -27,7 +27,7 @@ export async function createWabsStore(location: StoreLocation, settings: WabsSet
 }
 
 export class WabsStore implements BlobStore {
-  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true };
+  readonly capabilities: StoreCapabilities = { atomicPutIfAbsent: true, networkRequests: true };
   private batchUnsupported = false;
 
   constructor(
