@@ -10,7 +10,6 @@ import { getLogger } from '../log/logger';
 import { encryptionFor } from '../pipeline/encryption';
 import { openStore } from '../storage/open-store';
 import { InvalidArgumentError, LocalIoError, NotFoundError, StoreError } from '../util/errors';
-import { fetchWalToFile } from '../wal/fetch-to-file';
 import { PrefetchDir } from '../wal/prefetch-dir';
 import { refillWindow } from '../wal/prefetch-window';
 import { promoteIfReady } from '../wal/promote-prefetched';
@@ -25,7 +24,6 @@ export default async function walFetch(config: Config, inv: Invocation): Promise
     });
   }
   const prefetchCount = inv.options.prefetch as number;
-  const encryption = await encryptionFor(config);
   const store = await openStore(config);
   const url = store.url(walKey(name));
   const structured = { action: 'wal-fetch', key: url, prefix: store.location.pathPrefix, seg: name };
@@ -46,6 +44,8 @@ export default async function walFetch(config: Config, inv: Invocation): Promise
     }
   }
 
+  // Loaded only for a download: a promotion (most calls during replay) needs neither.
+  const [encryption, { fetchWalToFile }] = await Promise.all([encryptionFor(config), import('../wal/fetch-to-file')]);
   log.info('begin wal restore', { structured: { ...structured, state: 'begin' } });
   try {
     await withRetries(config.retries, () => fetchWalToFile(store, name, dest, encryption), url, name);
