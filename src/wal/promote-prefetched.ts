@@ -46,6 +46,8 @@ export async function promoteIfReady(prefetch: PrefetchDir, name: string, dest: 
         lastBytes = s.bytes;
         lastGrowth = now;
       } else if (now - lastGrowth >= STALL_MS) {
+        // A stalled prefetcher would hold up the next wal-fetch too: take its other claims back.
+        if (s.owner !== undefined) await prefetch.withdrawUnstarted(s.owner).catch(() => undefined);
         return false;
       }
     } else if (s.owner !== undefined) {
