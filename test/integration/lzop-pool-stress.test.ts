@@ -175,17 +175,19 @@ if (childDelay !== undefined) {
     }
   });
 
-  test('a task the worker cannot run fails alone; a detached buffer fails at the sender; the pool keeps working', async () => {
+  test('a task the worker cannot run fails alone, as does one with a detached buffer; the pool keeps working', async () => {
     const pool = new LzoWorkerPool(1);
     try {
-      // lengths beyond the input: the worker's views throw a RangeError, which must come back as an error.
+      // Blocks beyond the input: the worker's views throw a RangeError, which must come back as an error.
       await assert.rejects(
-        pool.run({ op: 'compress', input: new ArrayBuffer(16), lengths: [1 << 20], output: new ArrayBuffer(64) }, []),
+        pool.run({ op: 'decompress', input: new ArrayBuffer(16), blocks: [{ srcLen: 1 << 20, dstLen: 16, dataChecksum: undefined, compressedChecksum: undefined }] }, []),
         /lzop worker could not run a task: RangeError/,
       );
+      // A slot outside the worker's memory: the kernel traps, which must come back as an error too.
+      await assert.rejects(pool.run({ op: 'compress', slot: 100, lengths: [1 << 18] }, []), /lzop worker could not run a task: RuntimeError/);
       const detached = new ArrayBuffer(1 << 20);
       structuredClone(detached, { transfer: [detached] });
-      const sent = pool.run({ op: 'compress', input: detached, lengths: [1 << 18], output: new ArrayBuffer(1 << 20) }, [detached]);
+      const sent = pool.run({ op: 'decompress', input: detached, blocks: [{ srcLen: 16, dstLen: 16, dataChecksum: undefined, compressedChecksum: undefined }] }, [detached]);
       await assert.rejects(sent, /lzop/);
       const data = mixedBytes(3 * MiB, 9);
       const out: Buffer[] = [];

@@ -4,17 +4,18 @@
 import kernelBytes from '../../../build/generated/lzo-kernel.wasm';
 
 // The project's TypeScript libs do not describe WebAssembly; this is the little the host needs.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-interface KernelExports {
+export interface KernelExports {
   memory: WasmMemory;
   BUFFERS_BASE: { value: number };
   compress(src: number, srcLen: number, dst: number): number;
@@ -73,11 +74,27 @@ export class LzoKernel {
   private readonly base: number;
   private heap: Uint8Array;
 
-  constructor() {
-    const instance = new wasm.Instance(new wasm.Module(kernelBytes), {});
-    this.exports = instance.exports as unknown as KernelExports;
-    this.base = this.exports.BUFFERS_BASE.value;
+  /**
+   * A kernel with its own memory, or (for a pool worker) over `exports` of an instance whose memory is
+   * shared with the main thread, keeping its scratch buffers above the first `reservedBytes` after the
+   * tables (the region the main thread writes blocks into and reads framed output from).
+   */
+  constructor(exports?: KernelExports, reservedBytes = 0) {
+    this.exports = exports ?? (new wasm.Instance(new wasm.Module(kernelBytes), {}).exports as unknown as KernelExports);
+    this.base = align(this.exports.BUFFERS_BASE.value + reservedBytes);
     this.heap = new Uint8Array(this.exports.memory.buffer);
+  }
+
+  /** The kernel's whole memory, as of now (a grown memory gets a new view). */
+  memoryView(): Uint8Array {
+    // Compared by length: a grown plain memory detaches the old buffer, a grown shared one does not.
+    if (this.heap.byteLength !== this.exports.memory.buffer.byteLength) this.heap = new Uint8Array(this.exports.memory.buffer);
+    return this.heap;
+  }
+
+  /** Compresses `len` bytes at `inPtr` to `outPtr` (room for compressBound(len) plus slack); returns the size. */
+  compressAt(inPtr: number, len: number, outPtr: number): number {
+    return this.exports.compress(inPtr, len, outPtr);
   }
 
   compressBound(len: number): number {
@@ -91,11 +108,11 @@ export class LzoKernel {
     const end = outPtr + align(outLen + SLACK);
     const have = this.exports.memory.buffer.byteLength;
     if (end > have) this.exports.memory.grow(Math.ceil((end - have) / PAGE));
-    if (this.heap.buffer !== this.exports.memory.buffer) this.heap = new Uint8Array(this.exports.memory.buffer);
+    this.memoryView();
     return { inPtr, outPtr };
   }
 
-  private checksumAt(kind: ChecksumKind, ptr: number, len: number, seed?: number): number {
+  checksumAt(kind: ChecksumKind, ptr: number, len: number, seed?: number): number {
     const r =
       kind === 'adler32'
         ? this.exports.adler32(seed ?? 1, ptr, len)

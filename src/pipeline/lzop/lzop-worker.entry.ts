@@ -1,12 +1,17 @@
-// Pool worker: one WebAssembly kernel per thread. A compress task frames a batch of blocks into the
-// task's reused output buffer; a decompress task decodes a batch of blocks into one fresh buffer each.
-import { parentPort } from 'node:worker_threads';
-import { encodeBlockHeader } from './block';
-import { lzoKernel, LzoDataError } from './kernel';
-import type { CompressResult, DecompressResult, TaskFailure, WorkerTask } from './worker-protocol';
+// Pool worker: one WebAssembly kernel per thread, over a memory shared with the main thread. A compress
+// task compresses a slot's blocks in place and frames them in the slot's output; a decompress task
+// decodes a batch of transferred blocks into one fresh buffer each.
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeBlockHeader, WRITER_BLOCK_HEADER_LENGTH } from './block';
+import { LzoDataError } from './kernel';
+import type { WasmMemory } from './kernel';
+import { sharedMemoryKernel } from './shared-kernel';
+import { SLOT_AREA_BYTES, slotInputOffset, slotOutputOffset } from './worker-protocol';
+import type { CompressResult, DecompressResult, LzoWorkerData, TaskFailure, WorkerTask } from './worker-protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('the lzop worker must run in a worker thread');
+const kernel = sharedMemoryKernel((workerData as LzoWorkerData).memory as WasmMemory, SLOT_AREA_BYTES);
 
 // Every failure is answered, never thrown: an uncaught exception would end this thread (and the whole
 // process under --abort-on-uncaught-exception), and the pool would learn of it only from 'error'/'exit'.
@@ -21,22 +26,9 @@ port.on('message', (task: WorkerTask) => {
 
 function runTask(task: WorkerTask): void {
   if (port === null) return;
-  const kernel = lzoKernel();
   if (task.op === 'compress') {
-    const staging = new Uint8Array(task.output);
-    let inPos = 0;
-    let outPos = 0;
-    for (const length of task.lengths) {
-      const data = new Uint8Array(task.input, inPos, length);
-      const { compressed, checksum } = kernel.compressBlock(data, 'adler32');
-      const payload = compressed.length < length ? compressed : data;
-      outPos = encodeBlockHeader(staging, outPos, length, payload.length, checksum);
-      staging.set(payload, outPos);
-      outPos += payload.length;
-      inPos += length;
-    }
-    const reply: CompressResult = { op: 'compress', id: task.id, input: task.input, output: task.output, outputLength: outPos };
-    port.postMessage(reply, [task.input, task.output]);
+    const reply: CompressResult = { op: 'compress', id: task.id, outputLength: compressSlot(task.slot, task.lengths) };
+    port.postMessage(reply);
     return;
   }
   const reply: DecompressResult = {
@@ -75,4 +67,28 @@ function runTask(task: WorkerTask): void {
     reply.compressedChecksums.push(compressedSum);
   }
   port.postMessage(reply, [task.input, ...reply.outputs]);
+}
+
+/**
+ * Compresses the slot's blocks straight into their framed places in the slot's output (payload after
+ * room for the header); a block that does not shrink is stored instead, copied over what the kernel
+ * wrote. Returns the framed length.
+ */
+function compressSlot(slot: number, lengths: number[]): number {
+  const memory = kernel.memoryView();
+  const outStart = slotOutputOffset(slot);
+  let inPtr = slotInputOffset(slot);
+  let outPtr = outStart;
+  for (const length of lengths) {
+    const checksum = kernel.checksumAt('adler32', inPtr, length);
+    const payloadPtr = outPtr + WRITER_BLOCK_HEADER_LENGTH;
+    let payloadLength = kernel.compressAt(inPtr, length, payloadPtr);
+    if (payloadLength >= length) {
+      memory.copyWithin(payloadPtr, inPtr, inPtr + length);
+      payloadLength = length;
+    }
+    outPtr = encodeBlockHeader(memory, outPtr, length, payloadLength, checksum) + payloadLength;
+    inPtr += length;
+  }
+  return outPtr - outStart;
 }

@@ -1,10 +1,22 @@
 // A pool of worker threads, each with its own WebAssembly kernel, shared by every parallel lzop stream
 // of the process. Workers are started lazily and hold the event loop open only while they have work,
 // so an idle pool never keeps the process alive. A crashed worker fails its own tasks and is replaced.
+// Each worker's kernel memory is created here and shared with it; compression borrows regions of it
+// (slots, see worker-protocol.ts).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { distPath } from '../../util/dist-path';
-import type { WorkerReply, WorkerResult, WorkerTask, WorkerTaskInput } from './worker-protocol';
+import { wasm } from './kernel';
+import type { WasmMemory } from './kernel';
+import {
+  SLOT_INPUT_BYTES,
+  SLOTS_PER_WORKER,
+  slotInputOffset,
+  slotOutputOffset,
+  WORKER_MEMORY_INITIAL_PAGES,
+  WORKER_MEMORY_MAXIMUM_PAGES,
+} from './worker-protocol';
+import type { CompressResult, LzoWorkerData, WorkerReply, WorkerResult, WorkerTask, WorkerTaskInput } from './worker-protocol';
 import { onShutdown } from '../../util/cleanup';
 
 export const WORKER_FILE = 'pipeline-lzop-lzop-worker.mjs';
@@ -17,8 +29,22 @@ interface Pending {
 /** How long close() lets a worker finish the tasks it holds before terminating it anyway. */
 const DRAIN_TIMEOUT_MS = 2000;
 
+/**
+ * A compression slot lent to one stream: fill `input` (at most SLOT_INPUT_BYTES), then call compress()
+ * once, or release() to give it back unused. compress() resolves with an owned copy of the framed blocks
+ * and gives the slot back either way.
+ */
+export interface CompressSlot {
+  readonly input: Uint8Array;
+  compress(lengths: number[]): Promise<Buffer>;
+  release(): void;
+}
+
 class PoolWorker {
   readonly worker: Worker;
+  readonly memory: WasmMemory;
+  /** Per slot: lent to a stream. */
+  readonly slotBusy: boolean[] = new Array<boolean>(SLOTS_PER_WORKER).fill(false);
   /** Tasks whose callers still wait for them. */
   readonly pending = new Map<number, Pending>();
   /** Tasks posted to the thread and not yet answered (callers may have been told to stop waiting). */
@@ -30,7 +56,9 @@ class PoolWorker {
   private readonly exit: Promise<void>;
 
   constructor(file: string, onGone: (w: PoolWorker) => void) {
-    this.worker = new Worker(file);
+    this.memory = new wasm.Memory({ initial: WORKER_MEMORY_INITIAL_PAGES, maximum: WORKER_MEMORY_MAXIMUM_PAGES, shared: true });
+    const data: LzoWorkerData = { memory: this.memory };
+    this.worker = new Worker(file, { workerData: data });
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       this.outstanding--;
@@ -117,6 +145,8 @@ export class LzoWorkerPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`lzop pool size must be a positive integer, not ${size}`);
   }
 
+  private readonly slotWaiters = new Set<() => void>();
+
   /** Runs one task on the least busy worker; `transfer` moves the task's buffers to the worker. */
   run(task: WorkerTaskInput, transfer: ArrayBuffer[]): Promise<WorkerResult> {
     if (this.closed) return Promise.reject(new Error('lzop worker pool is closed'));
@@ -126,19 +156,97 @@ export class LzoWorkerPool {
     } catch (e) {
       return Promise.reject(new Error(`lzop worker could not be started: ${(e as Error).message}`, { cause: e }));
     }
+    return this.post(worker, task, transfer);
+  }
+
+  private post(worker: PoolWorker, task: WorkerTaskInput, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
     return worker.run({ ...task, id: this.nextId++ } as WorkerTask, transfer);
   }
 
-  private pick(): PoolWorker {
-    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
-    if (this.workers.length < this.size) {
-      const w = new PoolWorker(this.workerFile, (gone) => {
-        const i = this.workers.indexOf(gone);
-        if (i >= 0) this.workers.splice(i, 1);
-      });
-      this.workers.push(w);
-      return w;
+  /**
+   * Lends a free compression slot, on the worker with the fewest slots lent (starting a worker while
+   * fewer than `size` run and every running one is busy), or undefined when all are lent: onSlotFree()
+   * tells when to ask again. Throws when the pool is closed or a worker cannot be started.
+   */
+  acquireSlot(): CompressSlot | undefined {
+    if (this.closed) throw new Error('lzop worker pool is closed');
+    this.prune();
+    let best: PoolWorker | undefined;
+    let bestBusy = Infinity;
+    for (const w of this.workers) {
+      const busy = w.slotBusy.filter(Boolean).length;
+      if (busy < SLOTS_PER_WORKER && busy < bestBusy) {
+        best = w;
+        bestBusy = busy;
+      }
     }
+    if ((best === undefined || bestBusy > 0) && this.workers.length < this.size) {
+      try {
+        best = this.start();
+      } catch (e) {
+        throw new Error(`lzop worker could not be started: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    if (best === undefined) return undefined;
+    return this.lend(best, best.slotBusy.indexOf(false));
+  }
+
+  /** Calls `listener` once, the next time a slot is given back (or a worker is gone); returns a canceller. */
+  onSlotFree(listener: () => void): () => void {
+    this.slotWaiters.add(listener);
+    return () => this.slotWaiters.delete(listener);
+  }
+
+  private slotFreed(): void {
+    const waiters = [...this.slotWaiters];
+    this.slotWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  private lend(worker: PoolWorker, slot: number): CompressSlot {
+    worker.slotBusy[slot] = true;
+    let returned = false;
+    const giveBack = (): void => {
+      if (returned) return;
+      returned = true;
+      worker.slotBusy[slot] = false;
+      this.slotFreed();
+    };
+    const input = new Uint8Array(worker.memory.buffer, slotInputOffset(slot), SLOT_INPUT_BYTES);
+    return {
+      input,
+      release: giveBack,
+      compress: async (lengths: number[]): Promise<Buffer> => {
+        try {
+          if (this.closed) throw new Error('lzop worker pool is closed');
+          const r = (await this.post(worker, { op: 'compress', slot, lengths })) as CompressResult;
+          // Copied out before the slot is given back: the next batch overwrites it.
+          return Buffer.from(new Uint8Array(worker.memory.buffer, slotOutputOffset(slot), r.outputLength));
+        } finally {
+          giveBack();
+        }
+      },
+    };
+  }
+
+  private prune(): void {
+    for (let i = this.workers.length - 1; i >= 0; i--) if (this.workers[i]!.dead) this.workers.splice(i, 1);
+  }
+
+  private start(): PoolWorker {
+    const w = new PoolWorker(this.workerFile, (gone) => {
+      const i = this.workers.indexOf(gone);
+      if (i >= 0) this.workers.splice(i, 1);
+      // Streams waiting for one of its slots must look again (and learn of the failure from their task).
+      this.slotFreed();
+    });
+    this.workers.push(w);
+    return w;
+  }
+
+  private pick(): PoolWorker {
+    this.prune();
+    if (this.workers.length < this.size) return this.start();
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.pending.size < best.pending.size) best = w;
     return best;
@@ -146,6 +254,7 @@ export class LzoWorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.slotFreed();
     const all = this.workers.splice(0);
     await Promise.all(all.map((w) => w.close(new Error('lzop worker pool closed with work in flight'))));
   }
