@@ -18,20 +18,27 @@ export interface PartitionStreamOptions {
   /** File data bytes archived (for the progress line). */
   onBytes?: (bytes: number) => void;
   /**
-   * Read file data into one reused buffer: each yielded chunk is then valid only until the next one is
+   * Read file data into two reused buffers: each yielded chunk is then valid only until the next one is
    * asked for, so the consumer must copy it first. Spares the garbage collector a fresh 1 MiB buffer per
    * read, which otherwise cost more main-thread time than the whole tar stream.
    */
   reuseReadBuffer?: boolean;
 }
 
+/** One chunk of a member's data: read ahead of the consumer, or zeros once the file turned out shorter. */
+type PendingRead = Promise<{ chunk: Buffer; eof: boolean }>;
+
 export async function* tarPartition(members: readonly PartitionMember[], opts: PartitionStreamOptions): AsyncGenerator<Buffer> {
   let written = 0;
-  let scratch: Buffer | undefined;
+  // Two buffers take turns: one holds the chunk the consumer has, the next read fills the other.
+  const scratch: (Buffer | undefined)[] = [undefined, undefined];
+  let turn = 0;
   const readBuffer = (size: number): Buffer => {
     if (!opts.reuseReadBuffer) return Buffer.allocUnsafe(size);
-    if (scratch === undefined || scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, opts.limiter.chunkSize));
-    return scratch.subarray(0, size);
+    turn ^= 1;
+    let b = scratch[turn];
+    if (b === undefined || b.length < size) b = scratch[turn] = Buffer.allocUnsafe(Math.max(size, opts.limiter.chunkSize));
+    return b.subarray(0, size);
   };
   for (const m of members) {
     const header = () =>
@@ -76,27 +83,36 @@ export async function* tarPartition(members: readonly PartitionMember[], opts: P
       const h = header();
       yield h;
       written += h.length;
-      let done = 0;
+      // The next chunk is read while the consumer works on this one (a read never waits for the
+      // consumer, and the consumer rarely waits for a read).
+      const file = fh;
+      let requested = 0;
       let eof = false;
-      while (done < m.size) {
-        const want = Math.min(opts.limiter.chunkSize, m.size - done);
-        let chunk: Buffer;
-        if (eof) {
-          chunk = Buffer.alloc(want);
-        } else {
-          await opts.limiter.take(want);
-          const buf = readBuffer(want);
-          const { bytesRead } = await fh.read(buf, 0, want, done);
-          if (bytesRead < want) {
-            eof = true;
-            buf.fill(0, bytesRead);
-          }
-          chunk = buf;
+      const readNext = async (): Promise<{ chunk: Buffer; eof: boolean }> => {
+        const at = requested;
+        const want = Math.min(opts.limiter.chunkSize, m.size - at);
+        requested += want;
+        if (eof) return { chunk: Buffer.alloc(want), eof: true };
+        await opts.limiter.take(want);
+        const buf = readBuffer(want);
+        const { bytesRead } = await file.read(buf, 0, want, at);
+        if (bytesRead < want) buf.fill(0, bytesRead);
+        return { chunk: buf, eof: bytesRead < want };
+      };
+      let pending: PendingRead | undefined = m.size > 0 ? readNext() : undefined;
+      try {
+        while (pending !== undefined) {
+          const got = await pending;
+          pending = undefined;
+          if (got.eof) eof = true;
+          if (requested < m.size) pending = readNext();
+          written += got.chunk.length;
+          opts.onBytes?.(got.chunk.length);
+          yield got.chunk;
         }
-        done += chunk.length;
-        written += chunk.length;
-        opts.onBytes?.(chunk.length);
-        yield chunk;
+      } finally {
+        // A consumer that stopped early leaves one read in flight: let it end before the file closes.
+        if (pending !== undefined) await pending.catch(() => undefined);
       }
       if (opts.onResized) {
         const actual = (await fh.stat()).size;
