@@ -4,8 +4,15 @@
 // .bench-work/lzo/heap, concatenated once into heap.bin; bench/lzo/make-data.sh creates both from a
 // pgbench cluster. Needs `npm run build` first (the pool's worker lives in dist/). Every measurement of
 // ours runs in a fresh child process so peak RSS is per scenario; MB/s are of uncompressed bytes.
+// Our compressors are fed as backup-push feeds its compressor: the file is read in 1 MiB chunks into two
+// reused buffers, the next read running while the stream takes in the current chunk, and each write
+// waiting until the previous chunk was taken in. `--source stream` feeds them from fs.createReadStream
+// instead (a fresh 1 MiB buffer per read, whose churn costs time and memory of its own). Decompressors
+// keep the chunks they are given, so they always read from fs.createReadStream, as the file store's
+// downloads do.
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +31,41 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
 const sink = () => new Writable({ write(_c, _e, cb) { cb(); }, highWaterMark: 1 << 20 });
 
+const CHUNK = 1 << 20;
+
+/** Writes `file` into `into` the way backup-push does (see the header), then ends it. */
+async function feedFile(file, into) {
+  const fh = await open(file, 'r');
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let turn = 0;
+  let position = 0;
+  const readNext = () => {
+    const buffer = buffers[(turn ^= 1)];
+    const p = fh.read(buffer, 0, CHUNK, position);
+    position += CHUNK;
+    return p;
+  };
+  try {
+    let pending = readNext();
+    for (;;) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      pending = readNext();
+      await new Promise((resolve, reject) => into.write(buffer.subarray(0, bytesRead), (e) => (e ? reject(e) : resolve())));
+    }
+    await pending;
+  } finally {
+    await fh.close();
+  }
+  into.end();
+}
+
+/** input -> stream -> a sink that drops everything. */
+function runThrough(input, stream, compressing) {
+  if (!compressing || arg('--source', 'product') === 'stream') return pipeline(createReadStream(input, { highWaterMark: CHUNK }), stream, sink());
+  return Promise.all([feedFile(input, stream), pipeline(stream, sink())]);
+}
+
 // ---- child side: one scenario, timings and peak RSS as JSON on stdout ----
 if (process.argv[2] === 'child') {
   const [, , , scenario, input, runsText] = process.argv;
@@ -40,7 +82,7 @@ if (process.argv[2] === 'child') {
   const times = [];
   for (let i = 0; i < Number(runsText); i++) {
     const t = performance.now();
-    await pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), make(), sink());
+    await runThrough(input, make(), !scenario.startsWith('decompress'));
     times.push(performance.now() - t);
   }
   const coldTotal = performance.now() - started;
@@ -88,7 +130,7 @@ async function ensureHeap(heapDir, heapFile) {
 }
 
 function child(scenario, input, runs, pool) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child', scenario, input, String(runs), '--pool', String(pool)], {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child', scenario, input, String(runs), '--pool', String(pool), '--source', arg('--source', 'product')], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
