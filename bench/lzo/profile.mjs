@@ -17,7 +17,6 @@ const make = {
   compress: () => lzop.createLzopCompressor(),
   decompress: () => lzop.createLzopDecompressor('x'),
   pcompress: () => lzop.createParallelLzopCompressor({ poolSize: Number(process.env.POOL ?? 2) }),
-  pdecompress: () => lzop.createParallelLzopDecompressor('x', { poolSize: Number(process.env.POOL ?? 2) }),
 }[op];
 const sink = () => new Writable({ write(_c, _e, cb) { cb(); }, highWaterMark: 1 << 20 });
 const chunks = [];

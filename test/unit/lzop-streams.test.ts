@@ -8,7 +8,6 @@ import {
   createLzopCompressor,
   createLzopDecompressor,
   createParallelLzopCompressor,
-  createParallelLzopDecompressor,
 } from '../../src/pipeline/lzop/index';
 import { compressibleBytes, lzopFixture, randomBytes, runThrough } from '../helpers/lzop-helpers';
 
@@ -35,26 +34,24 @@ test('the parallel compressor writes the same bytes as the serial one', async ()
     const serial = await runThrough(createLzopCompressor({ mtime: 1234 }), data, 100_000);
     const parallel = await runThrough(createParallelLzopCompressor({ poolSize: 2, mtime: 1234 }), data, 100_000);
     assert.ok(parallel.equals(serial), `size ${size}`);
-    const back = await runThrough(createParallelLzopDecompressor('p.lzo', { poolSize: 2 }), serial, 50_000);
-    assert.ok(back.equals(data), `parallel decode, size ${size}`);
   }
 });
 
-test('the parallel decompressor reads every lzop variant and rejects damage', async () => {
+test('the decompressor reads every lzop variant and rejects damage with the object named', async () => {
   const mixed = lzopFixture('mixed.bin');
   for (const variant of ['l1', 'l9', 'CC', 'crc32-CC', 'F', 'filter3']) {
-    const out = await runThrough(createParallelLzopDecompressor(`mixed.${variant}.lzo`, { poolSize: 2, inFlight: 1 }), lzopFixture(`mixed.${variant}.lzo`));
+    const out = await runThrough(createLzopDecompressor(`mixed.${variant}.lzo`), lzopFixture(`mixed.${variant}.lzo`), 77_777);
     assert.ok(out.equals(mixed), variant);
   }
   const damaged = Buffer.from(lzopFixture('mixed.CC.lzo'));
   damaged[5000] ^= 0x40;
-  await assert.rejects(runThrough(createParallelLzopDecompressor('base/part_00000000.tar.lzo', { poolSize: 2 }), damaged), (e: unknown) => {
+  await assert.rejects(runThrough(createLzopDecompressor('base/part_00000000.tar.lzo'), damaged), (e: unknown) => {
     assert.ok(e instanceof CorruptObjectError);
     assert.match(e.message, /^lzop: corrupt object "base\/part_00000000\.tar\.lzo": adler32 checksum mismatch in compressed block 1/);
     return true;
   });
   const truncated = lzopFixture('mixed.l9.lzo').subarray(0, 60_000);
-  await assert.rejects(runThrough(createParallelLzopDecompressor('t.lzo', { poolSize: 2 }), truncated), CorruptObjectError);
+  await assert.rejects(runThrough(createLzopDecompressor('t.lzo'), truncated), CorruptObjectError);
 });
 
 test('decompression stops producing while the reader does not read', async () => {

@@ -4,7 +4,6 @@ export type { LzopCompressorOptions } from './compressor';
 export { createLzopDecompressor } from './decompressor';
 export { createParallelLzopCompressor } from './parallel-compressor';
 export type { ParallelLzopCompressorOptions, ParallelLzopOptions } from './parallel-compressor';
-export { createParallelLzopDecompressor } from './parallel-decompressor';
 export { closeSharedLzoPools, defaultPoolSize, LzoWorkerPool } from './pool';
 export { lzo1xCompress, lzo1xDecompress } from './lzo1x';
 export { adler32, crc32 } from './checksums';

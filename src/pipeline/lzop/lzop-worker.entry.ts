@@ -1,13 +1,11 @@
 // Pool worker: one WebAssembly kernel per thread, over a memory shared with the main thread. A compress
-// task compresses a slot's blocks in place and frames them in the slot's output; a decompress task
-// decodes a batch of transferred blocks into one fresh buffer each.
+// task compresses a slot's blocks in place and frames them in the slot's output.
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeBlockHeader, WRITER_BLOCK_HEADER_LENGTH } from './block';
-import { LzoDataError } from './kernel';
 import type { WasmMemory } from './kernel';
 import { sharedMemoryKernel } from './shared-kernel';
 import { SLOT_AREA_BYTES, slotInputOffset, slotOutputOffset } from './worker-protocol';
-import type { CompressResult, DecompressResult, LzoWorkerData, TaskFailure, WorkerTask } from './worker-protocol';
+import type { CompressResult, LzoWorkerData, TaskFailure, WorkerTask } from './worker-protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('the lzop worker must run in a worker thread');
@@ -26,47 +24,8 @@ port.on('message', (task: WorkerTask) => {
 
 function runTask(task: WorkerTask): void {
   if (port === null) return;
-  if (task.op === 'compress') {
-    const reply: CompressResult = { op: 'compress', id: task.id, outputLength: compressSlot(task.slot, task.lengths) };
-    port.postMessage(reply);
-    return;
-  }
-  const reply: DecompressResult = {
-    op: 'decompress',
-    id: task.id,
-    input: task.input,
-    outputs: [],
-    codes: [],
-    dataChecksums: [],
-    compressedChecksums: [],
-  };
-  let inPos = 0;
-  for (const spec of task.blocks) {
-    let code = 0;
-    let output = new ArrayBuffer(0);
-    let dataSum = 0;
-    let compressedSum = 0;
-    try {
-      const decoded = kernel.decompressBlock(
-        new Uint8Array(task.input, inPos, spec.srcLen),
-        spec.dstLen,
-        spec.dataChecksum,
-        spec.compressedChecksum,
-      );
-      output = decoded.data.slice().buffer;
-      dataSum = decoded.outputChecksum;
-      compressedSum = decoded.inputChecksum;
-    } catch (e) {
-      if (!(e instanceof LzoDataError)) throw e;
-      code = e.code;
-    }
-    inPos += spec.srcLen;
-    reply.outputs.push(output);
-    reply.codes.push(code);
-    reply.dataChecksums.push(dataSum);
-    reply.compressedChecksums.push(compressedSum);
-  }
-  port.postMessage(reply, [task.input, ...reply.outputs]);
+  const reply: CompressResult = { op: 'compress', id: task.id, outputLength: compressSlot(task.slot, task.lengths) };
+  port.postMessage(reply);
 }
 
 /**

@@ -13,8 +13,7 @@ import {
   SLOTS_PER_WORKER,
   slotInputOffset,
   slotOutputOffset,
-  WORKER_MEMORY_INITIAL_PAGES,
-  WORKER_MEMORY_MAXIMUM_PAGES,
+  WORKER_MEMORY_PAGES,
 } from './worker-protocol';
 import type { CompressResult, LzoWorkerData, WorkerReply, WorkerResult, WorkerTask, WorkerTaskInput } from './worker-protocol';
 import { onShutdown } from '../../util/cleanup';
@@ -56,7 +55,7 @@ class PoolWorker {
   private readonly exit: Promise<void>;
 
   constructor(file: string, onGone: (w: PoolWorker) => void) {
-    this.memory = new wasm.Memory({ initial: WORKER_MEMORY_INITIAL_PAGES, maximum: WORKER_MEMORY_MAXIMUM_PAGES, shared: true });
+    this.memory = new wasm.Memory({ initial: WORKER_MEMORY_PAGES, maximum: WORKER_MEMORY_PAGES, shared: true });
     const data: LzoWorkerData = { memory: this.memory };
     this.worker = new Worker(file, { workerData: data });
     this.worker.unref();
@@ -92,16 +91,16 @@ class PoolWorker {
     });
   }
 
-  run(task: WorkerTask, transfer: ArrayBuffer[]): Promise<WorkerResult> {
+  run(task: WorkerTask): Promise<WorkerResult> {
     return new Promise((resolve, reject) => {
       if (this.dead) {
         reject(new Error('lzop worker is gone'));
         return;
       }
       try {
-        this.worker.postMessage(task, transfer);
+        this.worker.postMessage(task);
       } catch (e) {
-        // Nothing was sent (e.g. a detached buffer in the transfer list): fail this task only.
+        // Nothing was sent (the task could not be cloned): fail this task only.
         reject(new Error(`lzop task could not be sent to a worker: ${(e as Error).message}`, { cause: e }));
         return;
       }
@@ -112,7 +111,7 @@ class PoolWorker {
 
   /**
    * Stops the thread once it has answered every task already posted to it (bounded by DRAIN_TIMEOUT_MS),
-   * so it is never terminated in the middle of a task or while posting a reply with transferred buffers.
+   * so it is never terminated in the middle of a task or while posting its reply.
    * Callers still waiting are rejected at once with `error`.
    */
   async close(error: Error): Promise<void> {
@@ -147,8 +146,8 @@ export class LzoWorkerPool {
 
   private readonly slotWaiters = new Set<() => void>();
 
-  /** Runs one task on the least busy worker; `transfer` moves the task's buffers to the worker. */
-  run(task: WorkerTaskInput, transfer: ArrayBuffer[]): Promise<WorkerResult> {
+  /** Runs one task on the least busy worker (streams use acquireSlot; this is for tests). */
+  run(task: WorkerTaskInput): Promise<WorkerResult> {
     if (this.closed) return Promise.reject(new Error('lzop worker pool is closed'));
     let worker: PoolWorker;
     try {
@@ -156,11 +155,11 @@ export class LzoWorkerPool {
     } catch (e) {
       return Promise.reject(new Error(`lzop worker could not be started: ${(e as Error).message}`, { cause: e }));
     }
-    return this.post(worker, task, transfer);
+    return this.post(worker, task);
   }
 
-  private post(worker: PoolWorker, task: WorkerTaskInput, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
-    return worker.run({ ...task, id: this.nextId++ } as WorkerTask, transfer);
+  private post(worker: PoolWorker, task: WorkerTaskInput): Promise<WorkerResult> {
+    return worker.run({ ...task, id: this.nextId++ });
   }
 
   /**

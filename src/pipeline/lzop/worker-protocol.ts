@@ -6,12 +6,9 @@
 // file bytes straight into a slot's input, the worker compresses them in place and frames the result in
 // the slot's output, and the main thread copies the framed bytes out: one copy in, one copy out, and
 // messages that carry only numbers. Two slots per worker let the main thread fill one while the worker
-// compresses the other.
-//
-// Decompression (not on any command's path) sends its input by transfer; decoded blocks come back in
-// fresh ArrayBuffers of exactly the block size that the stream hands downstream without copying.
+// compresses the other. (Decompression stays on the calling thread: it runs faster than the pool's
+// messaging would let it scale, see docs/lzop.md.)
 import { WRITE_BLOCK_SIZE, WRITER_BLOCK_HEADER_LENGTH } from './block';
-import type { ChecksumKind } from './kernel';
 
 /** Blocks per task. */
 export const BATCH_BLOCKS = 4;
@@ -42,12 +39,8 @@ export function slotOutputOffset(slot: number): number {
   return slotInputOffset(slot) + align64(SLOT_INPUT_BYTES + SLACK);
 }
 
-const PAGE = 65536;
-/** A worker's memory: the slots at first; decompression of the largest block lzop allows may grow it. */
-export const WORKER_MEMORY_INITIAL_PAGES = Math.ceil((KERNEL_BUFFERS_BASE + SLOT_AREA_BYTES) / PAGE) + 16;
-/** Tables + slots + a 64 MiB block in and out, with slack; at most the shared kernel's declared 4096. */
-export const WORKER_MEMORY_MAXIMUM_PAGES =
-  Math.ceil((KERNEL_BUFFERS_BASE + SLOT_AREA_BYTES + 2 * (64 * 1024 * 1024 + 2 * SLACK)) / PAGE) + 2;
+/** A worker's whole memory (fixed): the kernel's tables and the slots (at most the shared build's 4096 pages). */
+export const WORKER_MEMORY_PAGES = Math.ceil((KERNEL_BUFFERS_BASE + SLOT_AREA_BYTES) / 65536);
 
 /** What a pool worker is started with. */
 export interface LzoWorkerData {
@@ -63,23 +56,6 @@ export interface CompressTask {
   lengths: number[];
 }
 
-export interface DecodeBlockSpec {
-  srcLen: number;
-  dstLen: number;
-  dataChecksum: ChecksumKind | undefined;
-  compressedChecksum: ChecksumKind | undefined;
-}
-
-export interface DecompressTask {
-  op: 'decompress';
-  id: number;
-  /** The blocks' LZO1X streams back to back (blocks[i].srcLen bytes each). */
-  input: ArrayBuffer;
-  blocks: DecodeBlockSpec[];
-}
-
-export type WorkerTask = CompressTask | DecompressTask;
-
 export interface CompressResult {
   op: 'compress';
   id: number;
@@ -87,22 +63,9 @@ export interface CompressResult {
   outputLength: number;
 }
 
-export interface DecompressResult {
-  op: 'decompress';
-  id: number;
-  input: ArrayBuffer;
-  /** Per block: the decoded bytes (dstLen), or an empty buffer when decoding failed. */
-  outputs: ArrayBuffer[];
-  /** Per block: 0 on success, else the kernel's negative error code. */
-  codes: number[];
-  dataChecksums: number[];
-  compressedChecksums: number[];
-}
-
 /**
- * A task the worker could not run (anything but an LZO data error, e.g. memory exhausted). The worker
- * catches it and stays alive; the pool rejects the task's promise with `message`. Nothing is transferred
- * back with it: the task's buffers are dropped, never reused.
+ * A task the worker could not run (e.g. a slot outside its memory). The worker catches it and stays
+ * alive; the pool rejects the task's promise with `message`.
  */
 export interface TaskFailure {
   op: 'failed';
@@ -110,10 +73,12 @@ export interface TaskFailure {
   message: string;
 }
 
-export type WorkerResult = CompressResult | DecompressResult;
+export type WorkerTask = CompressTask;
+
+export type WorkerResult = CompressResult;
 
 /** Everything a worker posts. */
 export type WorkerReply = WorkerResult | TaskFailure;
 
 /** A task before the pool gives it an id. */
-export type WorkerTaskInput = Omit<CompressTask, 'id'> | Omit<DecompressTask, 'id'>;
+export type WorkerTaskInput = Omit<CompressTask, 'id'>;
