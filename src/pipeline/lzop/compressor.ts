@@ -36,6 +36,11 @@ export class BlockSplitter {
     }
   }
 
+  /** Whether writing `n` more bytes hands out at least one block. */
+  completesBlock(n: number): boolean {
+    return this.filled + n >= WRITE_BLOCK_SIZE;
+  }
+
   /** The last, partial block (possibly empty). */
   rest(): Uint8Array {
     const out = this.staging.subarray(0, this.filled);
@@ -60,14 +65,21 @@ export function createLzopCompressor(options: LzopCompressorOptions = {}): Trans
   };
   return new Transform({
     transform(this: Transform, chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-      try {
-        header(this);
-        const kernel = lzoKernel();
-        splitter.write(chunk, (block) => this.push(encodeBlock(kernel, block)));
-        callback();
-      } catch (e) {
-        callback(e as Error);
-      }
+      const work = (): void => {
+        try {
+          header(this);
+          const kernel = lzoKernel();
+          splitter.write(chunk, (block) => this.push(encodeBlock(kernel, block)));
+          callback();
+        } catch (e) {
+          callback(e as Error);
+        }
+      };
+      // A chunk that completes a block is compressed on the next turn of the event loop: the source
+      // (a file stream) then gets to start its next read first, and that read overlaps this block's
+      // compression instead of following it.
+      if (splitter.completesBlock(chunk.length)) setImmediate(work);
+      else work();
     },
     flush(this: Transform, callback: TransformCallback): void {
       try {
