@@ -2,6 +2,7 @@
 export { createLzopCompressor } from './compressor';
 export type { LzopCompressorOptions } from './compressor';
 export { createLzopDecompressor } from './decompressor';
+export { lzopDecode, lzopDecodeBorrowed, lzopDecodeStream } from './decompress-iterable';
 export { createParallelLzopCompressor } from './parallel-compressor';
 export type { ParallelLzopCompressorOptions, ParallelLzopOptions } from './parallel-compressor';
 export { closeSharedLzoPools, defaultPoolSize, LzoWorkerPool } from './pool';
