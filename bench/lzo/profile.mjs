@@ -1,5 +1,5 @@
 // In-process timing of the lzop streams on one input, to separate codec time from file I/O and start-up:
-//   node bench/lzo/profile.mjs [compress|decompress|pcompress|pdecompress] FILE [reps]
+//   node bench/lzo/profile.mjs [compress|decompress|pcompress] FILE [reps]
 // Uses the bundle bench/lzo/run.mjs builds (.bench-work/lzo/lzop-bundle.mjs).
 import { readFileSync, createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
