@@ -4,6 +4,8 @@
 // .bench-work/lzo/heap, concatenated once into heap.bin; bench/lzo/make-data.sh creates both from a
 // pgbench cluster. Needs `npm run build` first (the pool's worker lives in dist/). Every measurement of
 // ours runs in a fresh child process so peak RSS is per scenario; MB/s are of uncompressed bytes.
+// "one core" is our serial stream, whose file reads run in libuv's thread pool (possibly on the other
+// core); "pinned" is the same run under `taskset -c 0`, reads and all on one CPU, as lzop is.
 // Our compressors are fed as backup-push feeds its compressor: the file is read in 1 MiB chunks into two
 // reused buffers, the next read running while the stream takes in the current chunk, and each write
 // waiting until the previous chunk was taken in. `--source stream` feeds them from fs.createReadStream
@@ -139,8 +141,12 @@ async function ensureHeap(heapDir, heapFile) {
   closeSync(fd);
 }
 
-function child(scenario, input, runs, pool) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child', scenario, input, String(runs), '--pool', String(pool), '--source', arg('--source', 'product')], {
+/** `taskset -c 0` when available: "pinned" rows run the whole process (reads included) on one CPU. */
+const taskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+function child(scenario, input, runs, pool, pinned = false) {
+  const argv = [fileURLToPath(import.meta.url), 'child', scenario, input, String(runs), '--pool', String(pool), '--source', arg('--source', 'product')];
+  const r = spawnSync(pinned ? 'taskset' : process.execPath, pinned ? ['-c', '0', process.execPath, ...argv] : argv, {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -195,13 +201,15 @@ async function main() {
       ['compress', 'lzop -c', lzopC, undefined, lzopC],
       ['decompress', 'lzop -dc', lzopD, undefined, lzopD],
     ];
-    for (const [op, scenario, src, pool] of [
-      ['compress', 'compress-serial', input, 1],
-      ['compress', 'compress-pool', input, 2],
-      ['decompress', label === 'WAL segment' ? 'decompress-wal-fetch' : 'decompress-backup-fetch', lzopFile, 1],
+    for (const [op, scenario, src, pool, pinned] of [
+      ['compress', 'compress-serial', input, 1, false],
+      ...(taskset ? [['compress', 'compress-serial', input, 1, true]] : []),
+      ['compress', 'compress-pool', input, 2, false],
+      ['decompress', label === 'WAL segment' ? 'decompress-wal-fetch' : 'decompress-backup-fetch', lzopFile, 1, false],
     ]) {
-      const r = child(scenario, src, n, pool);
-      rows.push([op, scenario.endsWith('pool') ? `ours, pool of ${pool}` : 'ours, one core', median(r.times), r.maxRssMiB, op === 'compress' ? lzopC : lzopD]);
+      const r = child(scenario, src, n, pool, pinned);
+      const who = scenario.endsWith('pool') ? `ours, pool of ${pool}` : pinned ? 'ours, pinned' : 'ours, one core';
+      rows.push([op, who, median(r.times), r.maxRssMiB, op === 'compress' ? lzopC : lzopD]);
     }
     report.push({ label, bytes, ratio, rows });
   }
