@@ -8,6 +8,8 @@ import {
   createLzopCompressor,
   createLzopDecompressor,
   createParallelLzopCompressor,
+  lzopDecode,
+  lzopDecodeBorrowed,
 } from '../../src/pipeline/lzop/index';
 import { compressibleBytes, lzopFixture, randomBytes, runThrough } from '../helpers/lzop-helpers';
 
@@ -91,4 +93,27 @@ test('decompressing highly compressible data through a pipeline never stalls (re
   const parts: Buffer[] = [];
   for await (const c of out) parts.push(c as Buffer);
   assert.ok(Buffer.concat(parts).equals(data));
+});
+
+test('decoders running at once in one thread never see each other\'s blocks (borrowed and owned, with compression in between)', async () => {
+  // Consumers that wait between taking a block and using it, as wal-fetch's and wal-prefetch's file
+  // writes do, while other decoders and a compressor use the kernel in the meantime.
+  const inputs = [0, 1, 2].map((i) => compressibleBytes(1300 * KiB + i * 4099, 500 + i));
+  const packed = await Promise.all(inputs.map((d) => runThrough(createLzopCompressor(), d, 65536)));
+  const consume = async (blocks: AsyncIterable<Uint8Array>): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const block of blocks) {
+      await new Promise((resolve) => setImmediate(resolve));
+      parts.push(Buffer.from(block));
+    }
+    return Buffer.concat(parts);
+  };
+  const chunked = (b: Buffer) => Readable.from([b.subarray(0, 100_000), b.subarray(100_000)]);
+  const results = await Promise.all([
+    consume(lzopDecodeBorrowed(chunked(packed[0]!), 'a.lzo')),
+    consume(lzopDecodeBorrowed(chunked(packed[1]!), 'b.lzo')),
+    consume(lzopDecode(chunked(packed[2]!), 'c.lzo')),
+    runThrough(createLzopCompressor(), randomBytes(900 * KiB, 77), 65536),
+  ]);
+  for (let i = 0; i < 3; i++) assert.ok(results[i]!.equals(inputs[i]!), `stream ${i}`);
 });

@@ -4,16 +4,16 @@
 import { Readable } from 'node:stream';
 import { decodeBlock, decodeBlockBorrowed } from './block-codec';
 import { corruptObject } from './corrupt';
-import { lzoKernel, type LzoKernel } from './kernel';
+import { LzoKernel, lzoKernel } from './kernel';
 import { LzopReader, type LzopBlock } from './reader';
 
 async function* decodeWith<T extends Uint8Array>(
   source: AsyncIterable<Uint8Array>,
   objectName: string,
   decode: (kernel: LzoKernel, block: LzopBlock) => T,
+  kernel: LzoKernel,
 ): AsyncGenerator<T> {
   const reader = new LzopReader();
-  const kernel = lzoKernel();
   try {
     for await (const chunk of source) {
       reader.push(chunk as Buffer);
@@ -27,15 +27,18 @@ async function* decodeWith<T extends Uint8Array>(
 
 /** Decoded blocks, each a buffer the consumer owns. */
 export function lzopDecode(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Buffer> {
-  return decodeWith(source, objectName, decodeBlock);
+  return decodeWith(source, objectName, decodeBlock, lzoKernel());
 }
 
 /**
  * As lzopDecode, but each chunk may be a view of the kernel's memory, valid only until the consumer
  * asks for the next one: for consumers that write a chunk out completely before asking again.
+ * The decoder has a kernel of its own: while its consumer waits (on a write, say), other decoders and
+ * compressors of the same thread run, and with the thread's shared kernel they would overwrite the
+ * chunk it holds (several segments are prefetched, or compared and uploaded, in one process).
  */
 export function lzopDecodeBorrowed(source: AsyncIterable<Uint8Array>, objectName: string): AsyncGenerator<Uint8Array> {
-  return decodeWith(source, objectName, decodeBlockBorrowed);
+  return decodeWith(source, objectName, decodeBlockBorrowed, new LzoKernel());
 }
 
 export function lzopDecodeStream(source: AsyncIterable<Uint8Array>, objectName: string): Readable {
