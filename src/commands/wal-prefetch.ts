@@ -44,6 +44,10 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     // have, the rest (normally the end of the archive) are given back unclaimed.
     while (next < segs.length && !missing) {
       const seg = segs[next++]!;
+      if (await dir.claimedByOther(seg, process.pid)) {
+        pending.delete(seg);
+        continue;
+      }
       try {
         if (noDir.has(seg)) throw new LocalIoError('could not create prefetch directory', { detail: dir.runningDir(seg) });
         await prefetchSegment(dir, store, encryption, seg);
@@ -57,7 +61,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
           log.warning('could not prefetch WAL segment', { detail: `${seg}: ${(err as Error).message}` });
         }
       } finally {
-        await dir.release(seg).catch(() => undefined);
+        if (!(await dir.claimedByOther(seg, process.pid))) await dir.release(seg).catch(() => undefined);
         pending.delete(seg);
       }
     }
@@ -67,7 +71,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     const width = store.capabilities.networkRequests ? 2 : 1;
     await Promise.all(Array.from({ length: Math.min(width, segs.length) }, worker));
   } finally {
-    for (const seg of pending) await dir.release(seg).catch(() => undefined);
+    for (const seg of pending) if (!(await dir.claimedByOther(seg, process.pid))) await dir.release(seg).catch(() => undefined);
     pending.clear();
     unregister();
   }

@@ -122,6 +122,15 @@ export class PrefetchDir {
     }
   }
 
+  /**
+   * Whether another process now holds the claim on <seg>: wal-fetch took it back from `pid` and a new
+   * prefetcher claimed it. Such a segment is no longer `pid`'s to download or to clean up.
+   */
+  async claimedByOther(seg: string, pid: number): Promise<boolean> {
+    const { owner } = await this.runningState(seg);
+    return owner !== undefined && owner !== pid;
+  }
+
   async release(seg: string): Promise<void> {
     await rm(this.runningDir(seg), { recursive: true, force: true });
   }

@@ -524,6 +524,21 @@ describe('prefetch', () => {
     for (const s of [seg(0xd), seg(0xe)]) assert.equal(md5(readFileSync(join(pf, s))), FIXTURE_PAYLOAD_MD5[s]);
   });
 
+  it('a batch prefetcher leaves alone a segment another prefetcher has claimed since', async () => {
+    const { env, walDir } = setup();
+    const pf = prefetchDir(walDir);
+    // seg(6) was taken back from this prefetcher and claimed by another, live one (this test process).
+    mkdirSync(join(pf, 'running', seg(6)), { recursive: true });
+    writeFileSync(join(pf, 'running', seg(6), `owner-${process.pid}`), '');
+    writeFileSync(join(pf, 'running', seg(6), 'tmpOTHER01'), 'the other prefetcher\'s download');
+    const r = await runWalE(['wal-prefetch', walDir, seg(5), seg(6), seg(7)], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(pf).sort(), [seg(5), seg(7), 'running']);
+    for (const s of [seg(5), seg(7)]) assert.equal(md5(readFileSync(join(pf, s))), FIXTURE_PAYLOAD_MD5[s]);
+    assert.deepEqual(readdirSync(join(pf, 'running')), [seg(6)]);
+    assert.deepEqual(readdirSync(join(pf, 'running', seg(6))).sort(), [`owner-${process.pid}`, 'tmpOTHER01']);
+  });
+
   it('a failed prefetch leaves nothing behind; a .history fetch starts none and clears the cache', async () => {
     const { env, walDir, dest } = setup();
     const pf = prefetchDir(walDir);
