@@ -35,7 +35,15 @@ export async function uploadPartition(p: Partition, ctx: UploadContext): Promise
       log.info('begin uploading a base backup volume', { detail: `Uploading to "${url}".` });
       const started = performance.now();
       const body = await storedForm(p, ctx);
-      const { size } = await ctx.store.put(key, body, ctx.signal ? { signal: ctx.signal } : {});
+      let size: number;
+      try {
+        ({ size } = await ctx.store.put(key, body, ctx.signal ? { signal: ctx.signal } : {}));
+      } catch (err) {
+        // A failed attempt's stream must not linger: its compressor holds pool slots that the retry and
+        // the other partitions need.
+        body.destroy();
+        throw err;
+      }
       const seconds = (performance.now() - started) / 1000;
       log.info('finish uploading a base backup volume', {
         detail: `Uploading to "${url}" complete at ${formatRate(size / 1024 / seconds)}KiB/s. `,
@@ -71,6 +79,8 @@ async function storedForm(p: Partition, ctx: UploadContext): Promise<Readable> {
     out = encrypter as unknown as Readable;
   }
   feed(chunks, lzop).catch((err: unknown) => out.destroy(err as Error));
+  // Destroying what the store reads (after a failed attempt) stops the compressor and the tar reader too.
+  if (out !== lzop) out.once('close', () => lzop.destroy());
   return out;
 }
 

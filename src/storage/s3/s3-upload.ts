@@ -132,6 +132,9 @@ export async function putMultipart(
           });
         });
     }
+    // The rest of the source is not read any more: end it, so its producer (a compressor holding
+    // pool slots, a file) is released rather than left waiting for a reader.
+    await start.rest?.return?.(undefined).catch(() => undefined);
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
