@@ -99,13 +99,20 @@ export async function* tarPartition(members: readonly PartitionMember[], opts: P
         if (bytesRead < want) buf.fill(0, bytesRead);
         return { chunk: buf, eof: bytesRead < want };
       };
-      let pending: PendingRead | undefined = m.size > 0 ? readNext() : undefined;
+      // A read ahead may fail while the consumer still holds the previous chunk: mark it handled at once;
+      // the error is thrown when the consumer asks for the next chunk.
+      const ahead = (): PendingRead => {
+        const p = readNext();
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending: PendingRead | undefined = m.size > 0 ? ahead() : undefined;
       try {
         while (pending !== undefined) {
           const got = await pending;
           pending = undefined;
           if (got.eof) eof = true;
-          if (requested < m.size) pending = readNext();
+          if (requested < m.size) pending = ahead();
           written += got.chunk.length;
           opts.onBytes?.(got.chunk.length);
           yield got.chunk;
