@@ -79,7 +79,11 @@ class PoolWorker {
       this.pending.clear();
     };
     this.worker.on('error', (e: Error) => fail(new Error(`lzop worker failed: ${e.message}`, { cause: e })));
-    this.worker.on('messageerror', (e: Error) => fail(new Error(`lzop worker reply could not be read: ${e.message}`, { cause: e })));
+    this.worker.on('messageerror', (e: Error) => {
+      fail(new Error(`lzop worker reply could not be read: ${e.message}`, { cause: e }));
+      // Its replies can no longer be trusted to arrive: stop it rather than leave it holding the process.
+      void this.worker.terminate();
+    });
     this.exit = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.exited = true;
