@@ -33,7 +33,9 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
   // A stopped prefetcher leaves no running folder behind (kill -9 cannot be caught: wal-fetch sees
   // the owner is gone).
   const unregister = registerCleanup(() => {
-    for (const seg of pending) rmSync(dir.runningDir(seg), { recursive: true, force: true });
+    for (const seg of pending) {
+      if (!dir.claimedByOtherSync(seg, process.pid)) rmSync(dir.runningDir(seg), { recursive: true, force: true });
+    }
   });
   const store = await openStore(config);
   let missing = false;

@@ -5,6 +5,7 @@
 //   <base>/.wal-e/prefetch/running/<SEG>/owner-<PID>   (wal-e only, empty) the prefetcher holding the
 //       claim, so a waiting wal-fetch can tell a batch prefetcher that has not reached <SEG> yet from a
 //       dead one. WAL-E sums the sizes in running/<SEG>, and an empty file adds nothing.
+import { readdirSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSegmentName } from '../layout/wal-names';
@@ -129,6 +130,15 @@ export class PrefetchDir {
   async claimedByOther(seg: string, pid: number): Promise<boolean> {
     const { owner } = await this.runningState(seg);
     return owner !== undefined && owner !== pid;
+  }
+
+  /** claimedByOther for a signal handler, which cannot wait. */
+  claimedByOtherSync(seg: string, pid: number): boolean {
+    try {
+      return readdirSync(this.runningDir(seg)).some((n) => n.startsWith(OWNER_PREFIX) && n !== `${OWNER_PREFIX}${pid}`);
+    } catch {
+      return false;
+    }
   }
 
   async release(seg: string): Promise<void> {
