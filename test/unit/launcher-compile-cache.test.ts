@@ -1,7 +1,7 @@
 // bin/wal-e keeps Node.js's compile cache (Node 22+) in the user's own cache folder, never in the shared
 // temporary folder, and starts the same without it (Node 20 has no compile cache).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -41,6 +41,14 @@ test('XDG_CACHE_HOME and NODE_COMPILE_CACHE choose the folder; without HOME ther
     r = await runWalE(['version'], { env: { HOME: undefined, XDG_CACHE_HOME: undefined, NODE_COMPILE_CACHE: undefined } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '1.1.1');
+    // Relative folders are ignored: archive_command runs inside the data directory.
+    const cwd = join(base.path, 'pgdata');
+    mkdirSync(cwd);
+    const home = join(base.path, 'home2');
+    r = await runWalE(['version'], { cwd, env: { HOME: home, XDG_CACHE_HOME: 'cache', NODE_COMPILE_CACHE: undefined } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(cwd), [], 'nothing written in the working directory');
+    assert.equal(existsSync(join(home, '.cache', 'wal-e', 'compile-cache')), hasCompileCache);
   } finally {
     base.remove();
   }
