@@ -4,7 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, pipeline, type Readable } from 'node:stream';
-import { createLzopCompressor } from './lzop';
+import { createLzopCompressor } from './lzop/compressor';
 import { lzopDecodeBorrowed, lzopDecodeStream } from './lzop/decompress-iterable';
 import type { Encryption } from './encryption';
 

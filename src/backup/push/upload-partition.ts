@@ -6,7 +6,7 @@ import { partitionKey } from '../../layout/backup-name';
 import { formatRate } from '../../log/format';
 import { getLogger } from '../../log/logger';
 import type { Encryption } from '../../pipeline/encryption';
-import { createParallelLzopCompressor } from '../../pipeline/lzop';
+import { createParallelLzopCompressor } from '../../pipeline/lzop/parallel-compressor';
 import type { BlobStore } from '../../storage/blob-store';
 import { StoreError } from '../../util/errors';
 import type { Partition } from './partitioner';
