@@ -30,11 +30,15 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
   const dir = new PrefetchDir(base);
   const noDir = await makeDirs(dir, segs);
   const pending = new Set(segs);
+  /** Removes running/<seg> unless another prefetcher has claimed it since. */
+  const releaseOwn = async (seg: string): Promise<void> => {
+    if (!dir.claimedByOther(seg, process.pid)) await dir.release(seg).catch(() => undefined);
+  };
   // A stopped prefetcher leaves no running folder behind (kill -9 cannot be caught: wal-fetch sees
   // the owner is gone).
   const unregister = registerCleanup(() => {
     for (const seg of pending) {
-      if (!dir.claimedByOtherSync(seg, process.pid)) rmSync(dir.runningDir(seg), { recursive: true, force: true });
+      if (!dir.claimedByOther(seg, process.pid)) rmSync(dir.runningDir(seg), { recursive: true, force: true });
     }
   });
   const store = await openStore(config);
@@ -46,7 +50,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     // have, the rest (normally the end of the archive) are given back unclaimed.
     while (next < segs.length && !missing) {
       const seg = segs[next++]!;
-      if (await dir.claimedByOther(seg, process.pid)) {
+      if (dir.claimedByOther(seg, process.pid)) {
         pending.delete(seg);
         continue;
       }
@@ -63,7 +67,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
           log.warning('could not prefetch WAL segment', { detail: `${seg}: ${(err as Error).message}` });
         }
       } finally {
-        if (!(await dir.claimedByOther(seg, process.pid))) await dir.release(seg).catch(() => undefined);
+        await releaseOwn(seg);
         pending.delete(seg);
       }
     }
@@ -73,7 +77,7 @@ export default async function walPrefetch(config: Config, inv: Invocation): Prom
     const width = store.capabilities.networkRequests ? 2 : 1;
     await Promise.all(Array.from({ length: Math.min(width, segs.length) }, worker));
   } finally {
-    for (const seg of pending) if (!(await dir.claimedByOther(seg, process.pid))) await dir.release(seg).catch(() => undefined);
+    for (const seg of pending) await releaseOwn(seg);
     pending.clear();
     unregister();
   }

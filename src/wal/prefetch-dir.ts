@@ -125,15 +125,10 @@ export class PrefetchDir {
 
   /**
    * Whether another process now holds the claim on <seg>: wal-fetch took it back from `pid` and a new
-   * prefetcher claimed it. Such a segment is no longer `pid`'s to download or to clean up.
+   * prefetcher claimed it. Such a segment is no longer `pid`'s to download or to clean up. Synchronous
+   * (one directory listing) so that a signal handler can ask too.
    */
-  async claimedByOther(seg: string, pid: number): Promise<boolean> {
-    const { owner } = await this.runningState(seg);
-    return owner !== undefined && owner !== pid;
-  }
-
-  /** claimedByOther for a signal handler, which cannot wait. */
-  claimedByOtherSync(seg: string, pid: number): boolean {
+  claimedByOther(seg: string, pid: number): boolean {
     try {
       return readdirSync(this.runningDir(seg)).some((n) => n.startsWith(OWNER_PREFIX) && n !== `${OWNER_PREFIX}${pid}`);
     } catch {
