@@ -26,7 +26,7 @@ export interface PartitionStreamOptions {
 }
 
 /** One chunk of a member's data: read ahead of the consumer, or zeros once the file turned out shorter. */
-type PendingRead = Promise<{ chunk: Buffer; eof: boolean }>;
+type PendingRead = Promise<Buffer>;
 
 export async function* tarPartition(members: readonly PartitionMember[], opts: PartitionStreamOptions): AsyncGenerator<Buffer> {
   let written = 0;
@@ -88,16 +88,20 @@ export async function* tarPartition(members: readonly PartitionMember[], opts: P
       const file = fh;
       let requested = 0;
       let eof = false;
-      const readNext = async (): Promise<{ chunk: Buffer; eof: boolean }> => {
+      // Reads never overlap (the next starts once the previous has ended), so `eof` is always current.
+      const readNext = async (): PendingRead => {
         const at = requested;
         const want = Math.min(opts.limiter.chunkSize, m.size - at);
         requested += want;
-        if (eof) return { chunk: Buffer.alloc(want), eof: true };
+        if (eof) return Buffer.alloc(want);
         await opts.limiter.take(want);
         const buf = readBuffer(want);
         const { bytesRead } = await file.read(buf, 0, want, at);
-        if (bytesRead < want) buf.fill(0, bytesRead);
-        return { chunk: buf, eof: bytesRead < want };
+        if (bytesRead < want) {
+          eof = true;
+          buf.fill(0, bytesRead);
+        }
+        return buf;
       };
       // A read ahead may fail while the consumer still holds the previous chunk: mark it handled at once;
       // the error is thrown when the consumer asks for the next chunk.
@@ -109,13 +113,12 @@ export async function* tarPartition(members: readonly PartitionMember[], opts: P
       let pending: PendingRead | undefined = m.size > 0 ? ahead() : undefined;
       try {
         while (pending !== undefined) {
-          const got = await pending;
+          const chunk = await pending;
           pending = undefined;
-          if (got.eof) eof = true;
           if (requested < m.size) pending = ahead();
-          written += got.chunk.length;
-          opts.onBytes?.(got.chunk.length);
-          yield got.chunk;
+          written += chunk.length;
+          opts.onBytes?.(chunk.length);
+          yield chunk;
         }
       } finally {
         // A consumer that stopped early leaves one read in flight: let it end before the file closes.
